@@ -1,0 +1,118 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kessai",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kessai", targets: ["kessai"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "KessaiCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "KessaiCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Vault",
+            dependencies: [
+                "KessaiCore", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Merchants",
+            dependencies: [
+                "KessaiCore", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Payments",
+            dependencies: [
+                "KessaiCore", "Storage", "Vault",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HTTP",
+            dependencies: [
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "kessai",
+            dependencies: [
+                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KessaiTestSupport",
+            dependencies: ["KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP"],
+            path: "Tests/KessaiTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KessaiCoreTests",
+            dependencies: ["KessaiCore", "KessaiTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VaultTests",
+            dependencies: ["Vault", "KessaiTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PaymentsTests",
+            dependencies: ["Payments", "KessaiTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: [
+                "HTTP", "KessaiTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,81 @@
+/// A typed identifier: an `Identifier<MerchantTag>` cannot be passed where an
+/// `Identifier<PaymentMethodTag>` is expected.
+public struct Identifier<Tag: IdentifierTag>: RawRepresentable, Hashable, Sendable, CustomStringConvertible, Codable, Comparable {
+    public let rawValue: String
+
+    /// Wraps a stored identifier without checking it.
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// Parses an identifier that came from outside: it must carry the tag's prefix and only
+    /// base-62 characters, within the length limit.
+    /// - Parameter text: the identifier as received.
+    /// - Returns: `nil` when it is not a well-formed identifier of this kind.
+    public init?(parsing text: String) {
+        guard text.utf8.count <= 64, text.hasPrefix(Tag.prefix) else { return nil }
+        let body = text.utf8.dropFirst(Tag.prefix.utf8.count)
+        guard !body.isEmpty, body.allSatisfy(Base62.isCharacter) else { return nil }
+        self.rawValue = text
+    }
+
+    /// A new random identifier with the tag's prefix.
+    public static func random() -> Self {
+        Self(rawValue: Tag.prefix + Base62.random(count: Tag.randomLength))
+    }
+
+    public var description: String { rawValue }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The prefix and length of one kind of identifier.
+public protocol IdentifierTag: Sendable {
+    static var prefix: String { get }
+    static var randomLength: Int { get }
+}
+
+public enum MerchantTag: IdentifierTag {
+    public static let prefix = "acct_"
+    public static let randomLength = 16
+}
+
+public enum PaymentMethodTag: IdentifierTag {
+    public static let prefix = "pm_"
+    public static let randomLength = 24
+}
+
+public enum APIKeyTag: IdentifierTag {
+    public static let prefix = "key_"
+    public static let randomLength = 16
+}
+
+public enum RequestTag: IdentifierTag {
+    public static let prefix = "req_"
+    public static let randomLength = 16
+}
+
+public typealias MerchantID = Identifier<MerchantTag>
+public typealias PaymentMethodID = Identifier<PaymentMethodTag>
+public typealias APIKeyID = Identifier<APIKeyTag>
+public typealias RequestID = Identifier<RequestTag>
+
+/// Base-62 text from the system's cryptographically secure generator.
+public enum Base62 {
+    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    /// Random base-62 text.
+    /// - Parameter count: how many characters.
+    /// - Returns: text with about 5.95 bits of entropy per character.
+    public static func random(count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count)
+        for _ in 0..<count {
+            bytes.append(alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether a byte is one of the 62 characters.
+    public static func isCharacter(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    }
+}

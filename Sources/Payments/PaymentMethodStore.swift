@@ -1,0 +1,123 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import KessaiCore
+import SQLKit
+public import Storage
+public import Vault
+
+/// Tokenizes cards through the vault and reads payment methods back, one merchant at a time.
+public struct PaymentMethodStore: Sendable {
+    let database: KessaiDatabase
+    let vault: Vault
+    let clock: any KessaiClock
+
+    public init(database: KessaiDatabase, vault: Vault, clock: any KessaiClock) {
+        self.database = database
+        self.vault = vault
+        self.clock = clock
+    }
+
+    /// Stores a card in the vault and records its payment method, in one transaction; holds the
+    /// security code in memory when one was given.
+    /// - Returns: the new payment method.
+    public func tokenize(_ request: CardTokenization, merchant: MerchantID, livemode: Bool) async throws -> PaymentMethod {
+        let id = PaymentMethodID.random()
+        var check: SecurityCodeCheck? = nil
+        if let code = request.securityCode {
+            check = await vault.holdSecurityCode(code, token: id, merchant: merchant) ? .unchecked : .unavailable
+        }
+        let row = PaymentMethodRow(
+            id: id.rawValue, merchantID: merchant.rawValue, type: "card",
+            brand: request.pan.brand.rawValue, last4: request.pan.last4,
+            expMonth: request.expiry.month, expYear: request.expiry.year,
+            fingerprint: "", funding: request.pan.brand.defaultFunding, country: nil,
+            cvcCheck: check?.rawValue,
+            billingDetails: try PaymentMethodRow.encode(request.billingDetails),
+            metadata: try PaymentMethodRow.encode(request.metadata),
+            livemode: livemode ? 1 : 0, createdAt: clock.now().unixSeconds
+        )
+        let stored: PaymentMethodRow
+        do {
+            stored = try await database.transaction { db in
+                let card = try await vault.store(request.pan, token: id, merchant: merchant, on: db)
+                var row = row
+                row.fingerprint = card.fingerprint
+                try await db.insert(into: "payment_methods").model(row).run()
+                return row
+            }
+        } catch {
+            // Nothing was committed, so the held code must not outlive its card.
+            _ = await vault.consumeSecurityCode(token: id, merchant: merchant)
+            throw error
+        }
+        return try stored.domain()
+    }
+
+    /// Reads a payment method owned by this merchant.
+    /// - Returns: `nil` when there is none, or it belongs to another merchant.
+    public func retrieve(_ id: PaymentMethodID, merchant: MerchantID) async throws -> PaymentMethod? {
+        try await database.withConnection { db in
+            try await db.select().column("*").from("payment_methods")
+                .where("id", .equal, id.rawValue)
+                .where("merchant_id", .equal, merchant.rawValue)
+                .first(decoding: PaymentMethodRow.self)?
+                .domain()
+        }
+    }
+}
+
+/// The `payment_methods` row, mapped to and from the domain type explicitly.
+struct PaymentMethodRow: Codable, Sendable {
+    var id: String
+    var merchantID: String
+    var type: String
+    var brand: String
+    var last4: String
+    var expMonth: Int
+    var expYear: Int
+    var fingerprint: String
+    var funding: String
+    var country: String?
+    var cvcCheck: String?
+    var billingDetails: String
+    var metadata: String
+    var livemode: Int
+    var createdAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, brand, last4, fingerprint, funding, country, metadata, livemode
+        case merchantID = "merchant_id"
+        case expMonth = "exp_month"
+        case expYear = "exp_year"
+        case cvcCheck = "cvc_check"
+        case billingDetails = "billing_details"
+        case createdAt = "created_at"
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    func domain() throws -> PaymentMethod {
+        let decoder = JSONDecoder()
+        return PaymentMethod(
+            id: PaymentMethodID(rawValue: id),
+            merchant: MerchantID(rawValue: merchantID),
+            card: PaymentMethod.Card(
+                brand: CardBrand(rawValue: brand) ?? .unknown,
+                last4: last4, expMonth: expMonth, expYear: expYear,
+                fingerprint: fingerprint, funding: funding, country: country,
+                cvcCheck: cvcCheck.flatMap(SecurityCodeCheck.init(rawValue:))
+            ),
+            billingDetails: try decoder.decode(BillingDetails.self, from: Data(billingDetails.utf8)),
+            metadata: try decoder.decode([String: String].self, from: Data(metadata.utf8)),
+            livemode: livemode != 0,
+            created: Date(unixSeconds: createdAt)
+        )
+    }
+}

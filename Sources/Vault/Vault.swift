@@ -1,0 +1,170 @@
+public import Crypto
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import KessaiCore
+import Logging
+public import SQLKit
+public import Storage
+
+/// Why card data is being decrypted. Every decryption names one, and the access log records it.
+public enum AccessPurpose: String, Sendable {
+    case authorization
+    case refund
+    case keyRotation = "key_rotation"
+    case investigation
+}
+
+/// Records each decryption before it happens. Today the record is a structured log line; the
+/// ledger replaces it with an entry committed with the read.
+public protocol VaultAccessRecorder: Sendable {
+    /// Called before the card is decrypted; if it throws, the card is not decrypted.
+    func willDecrypt(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws
+}
+
+/// A ``VaultAccessRecorder`` that writes one structured log line per decryption.
+public struct LoggingAccessRecorder: VaultAccessRecorder {
+    let logger: Logger
+    public init(logger: Logger) { self.logger = logger }
+    public func willDecrypt(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws {
+        logger.notice("vault decrypt", metadata: ["token": "\(token)", "merchant": "\(merchant)", "purpose": "\(purpose.rawValue)"])
+    }
+}
+
+/// What the vault returns after storing a card: everything that may be shown.
+public struct StoredCard: Sendable, Equatable {
+    public let token: PaymentMethodID
+    public let fingerprint: String
+    public let keyVersion: Int
+}
+
+/// The only code that holds card numbers and security codes in clear.
+///
+/// Each card number is encrypted with AES-256-GCM under its own data key; the data key is
+/// wrapped by a key-encryption key from the ``KeySource``, which is never stored in the
+/// database. The associated data of both the card ciphertext and the wrapped key names the
+/// token and the merchant, so a ciphertext copied onto another row fails to open.
+public struct Vault: Sendable {
+    public let keyRing: KeyRing
+    public let securityCodes: any SecurityCodeStore
+    let recorder: any VaultAccessRecorder
+    let clock: any KessaiClock
+    /// How long a security code may be held before authorization (at most 10 minutes).
+    public let securityCodeLifetime: TimeInterval
+
+    /// The longest a security code may ever be held.
+    public static let maximumSecurityCodeLifetime: TimeInterval = 600
+
+    public init(
+        keyRing: KeyRing,
+        securityCodes: any SecurityCodeStore,
+        recorder: any VaultAccessRecorder,
+        clock: any KessaiClock,
+        securityCodeLifetime: TimeInterval = Vault.maximumSecurityCodeLifetime
+    ) {
+        self.keyRing = keyRing
+        self.securityCodes = securityCodes
+        self.recorder = recorder
+        self.clock = clock
+        self.securityCodeLifetime = min(max(securityCodeLifetime, 1), Vault.maximumSecurityCodeLifetime)
+    }
+
+    /// The keyed fingerprint that identifies the same card number across tokens and merchants.
+    /// - Returns: 16 base-62-ish characters, as Stripe's fingerprints look.
+    public func fingerprint(of pan: PAN) throws -> String {
+        let mac = try keyRing.source.mac(Data(pan.digits.utf8), purpose: .cardFingerprint)
+        return String(mac.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "")
+            .replacingOccurrences(of: "/", with: "")
+            .prefix(16))
+    }
+
+    /// Encrypts and stores a card number under a token, on the caller's transaction.
+    /// - Parameters:
+    ///   - pan: the card number.
+    ///   - token: the payment method id it is stored under.
+    ///   - merchant: the owning merchant.
+    ///   - db: the caller's transaction, so the card and its payment method commit together.
+    /// - Returns: the fingerprint and key version used.
+    public func store(_ pan: PAN, token: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> StoredCard {
+        let version = try await keyRing.activeVersion()
+        let dataKey = SymmetricKey(size: .bits256)
+        let sealed = try AES.GCM.seal(Data(pan.digits.utf8), using: dataKey, authenticating: Self.cardContext(token, merchant))
+        guard let ciphertext = sealed.combined else { throw VaultError.decryptionFailed(token: token.rawValue) }
+        let wrapped = try keyRing.source.wrap(dataKey, version: version, context: Self.keyContext(token, merchant, version))
+        let fingerprint = try fingerprint(of: pan)
+        try await db.insert(into: "vault_cards")
+            .columns("token", "merchant_id", "kek_version", "wrapped_key", "ciphertext", "fingerprint", "created_at")
+            .values(
+                SQLBind(token.rawValue), SQLBind(merchant.rawValue), SQLBind(version), SQLBind(wrapped),
+                SQLBind(ciphertext), SQLBind(fingerprint), SQLBind(clock.now().unixSeconds)
+            )
+            .run()
+        return StoredCard(token: token, fingerprint: fingerprint, keyVersion: version)
+    }
+
+    /// Decrypts a stored card number. The access is recorded first; if recording fails, nothing
+    /// is decrypted.
+    /// - Parameters:
+    ///   - token: the payment method id.
+    ///   - merchant: the merchant asking; another merchant's token is ``VaultError/notFound``.
+    ///   - purpose: why.
+    ///   - db: the connection or transaction to read on (and record on).
+    /// - Returns: the card number.
+    /// - Throws: ``VaultError/notFound``, ``VaultError/decryptionFailed(token:)``.
+    public func reveal(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws -> PAN {
+        guard let row = try await db.select()
+            .columns("kek_version", "wrapped_key", "ciphertext")
+            .from("vault_cards")
+            .where("token", .equal, token.rawValue)
+            .where("merchant_id", .equal, merchant.rawValue)
+            .first()
+        else { throw VaultError.notFound }
+        try await recorder.willDecrypt(token: token, merchant: merchant, purpose: purpose, on: db)
+        let version = try row.decode(column: "kek_version", as: Int.self)
+        let wrapped = try row.decode(column: "wrapped_key", as: Data.self)
+        let ciphertext = try row.decode(column: "ciphertext", as: Data.self)
+        let dataKey: SymmetricKey
+        do {
+            dataKey = try keyRing.source.unwrap(wrapped, version: version, context: Self.keyContext(token, merchant, version))
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw VaultError.decryptionFailed(token: token.rawValue)
+        }
+        guard let box = try? AES.GCM.SealedBox(combined: ciphertext),
+              let clear = try? AES.GCM.open(box, using: dataKey, authenticating: Self.cardContext(token, merchant)),
+              let pan = try? PAN(String(decoding: clear, as: UTF8.self))
+        else { throw VaultError.decryptionFailed(token: token.rawValue) }
+        return pan
+    }
+
+    /// Holds a security code, sealed in memory, until the first authorization or
+    /// ``securityCodeLifetime``.
+    /// - Returns: `true` when held.
+    public func holdSecurityCode(_ code: SecurityCode, token: PaymentMethodID, merchant: MerchantID) async -> Bool {
+        await securityCodes.hold(code, token: token, merchant: merchant, expiresAt: clock.now().addingTimeInterval(securityCodeLifetime))
+    }
+
+    /// Takes the security code for an authorization, destroying it in the same step.
+    public func consumeSecurityCode(token: PaymentMethodID, merchant: MerchantID) async -> SecurityCode? {
+        await securityCodes.consume(token: token, merchant: merchant, now: clock.now())
+    }
+
+    /// Destroys every security code past its time.
+    /// - Returns: how many were destroyed.
+    @discardableResult
+    public func destroyExpiredSecurityCodes() async -> Int {
+        await securityCodes.destroyExpired(now: clock.now()).count
+    }
+
+    static func cardContext(_ token: PaymentMethodID, _ merchant: MerchantID) -> Data {
+        Data("kessai-pan-v1|\(token.rawValue)|\(merchant.rawValue)".utf8)
+    }
+
+    static func keyContext(_ token: PaymentMethodID, _ merchant: MerchantID, _ version: Int) -> Data {
+        Data("kessai-dek-v1|\(token.rawValue)|\(merchant.rawValue)|\(version)".utf8)
+    }
+}
