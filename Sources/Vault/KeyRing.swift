@@ -6,7 +6,7 @@ import Foundation
 #endif
 public import KessaiCore
 public import Storage
-import SQLKit
+public import SQLKit
 import Synchronization
 
 /// Which key-encryption key version new data keys are wrapped under, as the database records it.
@@ -59,16 +59,16 @@ public final class KeyRing: Sendable {
     }
 
     /// The version to wrap new data keys under.
-    public func activeVersion() async throws -> Int {
+    /// - Parameter db: the caller's connection or transaction, read when the cache is stale (the
+    ///   embedded database has one connection, so the ring must not take another).
+    public func activeVersion(on db: any SQLDatabase) async throws -> Int {
         let now = clock.now()
         if let cached = cached.withLock({ $0 }), now.timeIntervalSince(cached.readAt) < refreshInterval {
             return cached.version
         }
-        let version = try await database.withConnection { db -> Int? in
-            try await db.select().column("version").from("vault_key_versions")
-                .where("state", .equal, "active").first()?
-                .decode(column: "version", as: Int.self)
-        }
+        let version = try await db.select().column("version").from("vault_key_versions")
+            .where("state", .equal, "active").first()?
+            .decode(column: "version", as: Int.self)
         guard let version else { throw VaultError.noActiveKey }
         cached.withLock { $0 = (version, now) }
         return version

@@ -89,7 +89,7 @@ public struct Vault: Sendable {
     ///   - db: the caller's transaction, so the card and its payment method commit together.
     /// - Returns: the fingerprint and key version used.
     public func store(_ pan: PAN, token: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> StoredCard {
-        let version = try await keyRing.activeVersion()
+        let version = try await keyRing.activeVersion(on: db)
         let dataKey = SymmetricKey(size: .bits256)
         let sealed = try AES.GCM.seal(Data(pan.digits.utf8), using: dataKey, authenticating: Self.cardContext(token, merchant))
         guard let ciphertext = sealed.combined else { throw VaultError.decryptionFailed(token: token.rawValue) }

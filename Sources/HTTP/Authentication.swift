@@ -1,0 +1,72 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import KessaiCore
+import Logging
+import Merchants
+
+/// Reads `Authorization: Bearer KEY` (or HTTP Basic with the key as user name, as curl's `-u`
+/// sends it) and checks the key's kind for the endpoint.
+struct Authenticator: Sendable {
+    let merchants: MerchantStore
+
+    /// Which keys an endpoint accepts.
+    enum Accepts {
+        case secret
+        case publishable
+    }
+
+    func authenticate(_ request: Request, context: KessaiRequestContext, accepts: Accepts) async throws -> AuthenticatedKey {
+        guard let presented = Self.presentedKey(request) else {
+            fail(context, reason: "missing", hint: nil)
+            throw APIError(kind: .authentication, code: nil, message: "You did not provide an API key. Provide it in the Authorization header, as 'Bearer YOUR_KEY'.", status: 401)
+        }
+        let key: AuthenticatedKey
+        do {
+            key = try await merchants.authenticate(presented)
+        } catch let failure as AuthenticationFailure {
+            fail(context, reason: failure == .revoked ? "revoked" : "invalid", hint: Self.hint(presented))
+            throw failure
+        }
+        switch (accepts, key.kind) {
+        case (.secret, .secret), (.publishable, .publishable):
+            return key
+        case (.secret, .publishable):
+            fail(context, reason: "wrong_kind", hint: Self.hint(presented))
+            throw APIError(kind: .permission, code: "secret_key_required", message: "This API call cannot be made with a publishable API key. Use your secret key, from your server.", status: 403)
+        case (.publishable, .secret):
+            fail(context, reason: "wrong_kind", hint: Self.hint(presented))
+            throw APIError(kind: .permission, code: "publishable_key_required", message: "Card details must be sent from the buyer's browser with your publishable key, never from your server with a secret key.", status: 403)
+        }
+    }
+
+    private func fail(_ context: KessaiRequestContext, reason: String, hint: String?) {
+        context.logger.warning("authentication failed", metadata: [
+            "event": "auth_failure", "reason": .string(reason), "key": .string(hint ?? "none"), "remote": .string(context.remoteAddress),
+        ])
+    }
+
+    static func presentedKey(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.utf8.count <= 512 else { return nil }
+        if header.hasPrefix("Bearer ") {
+            let key = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            return key.isEmpty ? nil : key
+        }
+        if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+           let text = String(data: data, encoding: .utf8) {
+            let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            return user.isEmpty ? nil : user
+        }
+        return nil
+    }
+
+    /// A masked form of a presented key for logs: its prefix and last four characters.
+    static func hint(_ key: String) -> String {
+        guard key.utf8.count > 12 else { return "****" }
+        let prefix = key.split(separator: "_").prefix(2).joined(separator: "_")
+        return "\(prefix.prefix(8))_****\(key.suffix(4))"
+    }
+}

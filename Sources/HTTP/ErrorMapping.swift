@@ -1,0 +1,87 @@
+import Hummingbird
+import HTTPTypes
+import KessaiCore
+import Logging
+import Merchants
+import NIOCore
+import Vault
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("Request-Id")!
+}
+
+/// The one place where errors become HTTP responses in Stripe's error shape.
+enum ErrorMapping {
+    static func apiError(for error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let failure as AuthenticationFailure:
+            return failure == .revoked
+                ? APIError(kind: .authentication, code: "api_key_expired", message: "The API key provided has been revoked or replaced.", status: 401)
+                : APIError(kind: .authentication, code: nil, message: "Invalid API Key provided.", status: 401)
+        case VaultError.notFound:
+            return APIError(kind: .invalidRequest, code: "resource_missing", message: "No such card.", status: 404)
+        case let error as any HTTPResponseError where error.status == .contentTooLarge:
+            return tooLarge
+        case let error as any HTTPResponseError where error.status == .notFound:
+            return APIError(kind: .invalidRequest, code: "resource_missing", message: "Unrecognized request URL.", status: 404)
+        case let error as any HTTPResponseError where (400..<500).contains(error.status.code):
+            return APIError(kind: .invalidRequest, code: nil, message: error.status.reasonPhrase, status: error.status.code)
+        default:
+            // Details go to the log (which never sees card data), not to the caller.
+            logger.error("internal error", metadata: ["error": "\(String(describing: error).prefix(500))"])
+            return APIError(kind: .api, code: nil, message: "An internal error occurred. Quote the Request-Id when asking for help.", status: 500)
+        }
+    }
+
+    static let tooLarge = APIError(kind: .invalidRequest, code: "request_too_large", message: "The request body is too large.", status: 413)
+
+    static func response(for error: APIError) -> Response {
+        var members: [(String, JSONValue)] = [
+            ("type", .string(error.kind.rawValue)),
+            ("message", .string(error.message)),
+        ]
+        if let code = error.code { members.append(("code", .string(code))) }
+        if let param = error.param { members.append(("param", .string(param))) }
+        return JSONResponse.make(.object([("error", .object(members))]), status: .init(code: error.status))
+    }
+}
+
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: value.serialized()))
+        )
+    }
+}
+
+/// Gives every request an id, logs its outcome (method, path without query, status, time), and
+/// turns every error into the error shape. Nothing of the body is ever logged.
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = KessaiRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.logger[metadataKey: "request_id"] = .string(context.requestID.rawValue)
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = ErrorMapping.response(for: ErrorMapping.apiError(for: error, logger: context.logger))
+        }
+        response.headers[.requestID] = context.requestID.rawValue
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        let elapsed = ContinuousClock.now - started
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue),
+            "path": .string(request.uri.path),
+            "status": .stringConvertible(response.status.code),
+            "ms": .stringConvertible(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000),
+        ])
+        return response
+    }
+}

@@ -1,0 +1,130 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import KessaiCore
+public import Logging
+public import Merchants
+public import Payments
+public import Storage
+public import Vault
+
+/// How a gateway process is configured, from flags and `KESSAI_*` variables.
+public struct GatewayConfiguration: Sendable {
+    public enum Mode: String, Sendable {
+        /// Generates a key file and a demo merchant on first start.
+        case development
+        /// Refuses to start without a key file; creates nothing by itself.
+        case production
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./kessai-data"
+    /// `postgres://…`; SQLite in ``dataDirectory`` when `nil`.
+    public var databaseURL: String?
+    /// The key file; `<data-dir>/kessai.keys` when `nil`.
+    public var keyFile: String?
+    public var mode: Mode = .development
+    /// Seconds a security code may wait for its first authorization (1…600).
+    public var securityCodeLifetime: TimeInterval = Vault.maximumSecurityCodeLifetime
+    /// The largest request body accepted.
+    public var maximumBodyBytes = 32 * 1024
+    /// PostgreSQL pool size per process.
+    public var databaseConnections = 16
+
+    public init() {}
+
+    public var resolvedKeyFile: String { keyFile ?? Self.join(dataDirectory, "kessai.keys") }
+
+    public var databaseLocation: DatabaseLocation {
+        if let databaseURL { return .postgres(url: databaseURL) }
+        return .sqliteFile(path: Self.join(dataDirectory, "kessai.sqlite"))
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}
+
+/// Everything a gateway process holds: the database, the key source, the vault and the stores.
+/// `kessai serve` and every CLI command open one of these.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let database: KessaiDatabase
+    public let keySource: any KeySource
+    public let vault: Vault
+    public let merchants: MerchantStore
+    public let paymentMethods: PaymentMethodStore
+    public let clock: any KessaiClock
+    public let logger: Logger
+
+    /// What happened while opening, for the command line to announce.
+    public struct Announcements: Sendable {
+        /// A development key file was generated.
+        public var generatedKeyFile: String?
+        /// The demo merchant created on first start, with its keys (shown once).
+        public var demoMerchant: (Merchant, IssuedKeys)?
+    }
+
+    /// Opens the database, applies migrations, loads (or in development generates) the key file,
+    /// and in development creates the demo merchant when there is no merchant yet.
+    public static func open(
+        _ configuration: GatewayConfiguration,
+        logger: Logger,
+        clock: any KessaiClock = SystemClock(),
+        securityCodes: any SecurityCodeStore = InMemorySecurityCodeStore(),
+        createDemoMerchant: Bool = true
+    ) async throws -> (Gateway, Announcements) {
+        var announcements = Announcements()
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let keyPath = configuration.resolvedKeyFile
+        let keySource: FileKeySource
+        if FileManager.default.fileExists(atPath: keyPath) {
+            keySource = try FileKeySource(path: keyPath)
+        } else if configuration.mode == .development {
+            keySource = try FileKeySource.generate(path: keyPath, purpose: "development")
+            announcements.generatedKeyFile = keyPath
+        } else {
+            throw VaultError.keyFile("\(keyPath) does not exist; production mode never generates keys")
+        }
+        let database = try await KessaiDatabase.open(configuration.databaseLocation, maximumConnections: configuration.databaseConnections, logger: logger)
+        do {
+            try await Migrator(database: database, logger: logger).migrate()
+            let keyRing = KeyRing(source: keySource, database: database, clock: clock)
+            try await keyRing.prepare()
+            let vault = Vault(
+                keyRing: keyRing, securityCodes: securityCodes,
+                recorder: LoggingAccessRecorder(logger: logger), clock: clock,
+                securityCodeLifetime: configuration.securityCodeLifetime
+            )
+            let merchants = MerchantStore(database: database, hasher: KeySourceHasher(source: keySource), clock: clock)
+            let gateway = Gateway(
+                configuration: configuration, database: database, keySource: keySource, vault: vault,
+                merchants: merchants, paymentMethods: PaymentMethodStore(database: database, vault: vault, clock: clock),
+                clock: clock, logger: logger
+            )
+            if configuration.mode == .development, createDemoMerchant, try await merchants.count() == 0 {
+                announcements.demoMerchant = try await merchants.create(name: "Demo Shop")
+            }
+            return (gateway, announcements)
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    /// Closes the database.
+    public func close() async {
+        await database.close()
+    }
+}
+
+/// API-key hashing with the key source's dedicated MAC key.
+struct KeySourceHasher: APIKeyHasher {
+    let source: any KeySource
+    func hash(_ key: String) throws -> String {
+        try source.mac(Data(key.utf8), purpose: .apiKeyHash).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,33 @@
+import Hummingbird
+import KessaiCore
+import NIOCore
+
+/// Collects a request's form body under a size limit and parses it.
+struct ParameterReader: Sendable {
+    /// The largest body accepted; larger gets 413.
+    let maximumBodyBytes: Int
+
+    func body(_ request: Request) async throws -> Parameters {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maximumBodyBytes {
+            throw ErrorMapping.tooLarge
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maximumBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw ErrorMapping.tooLarge
+        }
+        if buffer.readableBytes > 0, let type = request.headers[.contentType],
+           !type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+            throw APIError(kind: .invalidRequest, code: nil, message: "Send parameters as application/x-www-form-urlencoded, as Stripe's libraries do.", status: 415)
+        }
+        return Parameters(try FormValue.parse(buffer.readableBytesView))
+    }
+
+    func query(_ request: Request) throws -> Parameters {
+        guard let query = request.uri.query, !query.isEmpty else { return Parameters([:]) }
+        guard query.utf8.count <= maximumBodyBytes else { throw ErrorMapping.tooLarge }
+        return Parameters(try FormValue.parse(Array(query.utf8)))
+    }
+}

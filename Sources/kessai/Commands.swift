@@ -1,0 +1,127 @@
+import ArgumentParser
+import HTTP
+import Merchants
+import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations and exit.")
+    @OptionGroup var options: GatewayOptions
+
+    func run() async throws {
+        let (gateway, announcements) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+        Announce.development(announcements, configuration: gateway.configuration)
+        say("schema is up to date (\(gateway.database.kind.rawValue))")
+        await gateway.close()
+    }
+}
+
+struct Merchants: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merchants", abstract: "Create and list merchants.",
+        subcommands: [Create.self, List.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a merchant and print its keys (the secret key is shown only now).")
+        @OptionGroup var options: GatewayOptions
+        @Argument(help: "The merchant's name.") var name: String
+        @Flag(help: "Print one JSON object: {\"id\",\"code\",\"secret_key\",\"publishable_key\"}.") var json = false
+
+        func run() async throws {
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            do {
+                let (merchant, keys) = try await gateway.merchants.create(name: name)
+                if json {
+                    say(JSONValue.object([
+                        ("id", .string(merchant.id.rawValue)), ("code", .string(merchant.code)),
+                        ("secret_key", .string(keys.secretKey.exposed)), ("publishable_key", .string(keys.publishableKey)),
+                    ]).serialized())
+                } else {
+                    say("""
+                    merchant:        \(merchant.name)
+                    id:              \(merchant.id)
+                    code:            \(merchant.code)
+                    secret key:      \(keys.secretKey.exposed)
+                    publishable key: \(keys.publishableKey)
+                    The secret key is shown this once.
+                    """)
+                }
+            } catch {
+                await gateway.close()
+                throw error
+            }
+            await gateway.close()
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List merchants with their keys in force (secret keys masked).")
+        @OptionGroup var options: GatewayOptions
+
+        func run() async throws {
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            let summaries = try await gateway.merchants.list()
+            for summary in summaries {
+                say("\(summary.merchant.id)\t\(summary.merchant.code)\t\(summary.merchant.name)\t\(summary.activeKeys.joined(separator: " "))")
+            }
+            await gateway.close()
+        }
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Manage merchants' API keys.", subcommands: [Roll.self])
+
+    struct Roll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a merchant's keys and issue new ones.")
+        @OptionGroup var options: GatewayOptions
+        @Argument(help: "The merchant's id (acct_…) or code.") var merchant: String
+
+        func run() async throws {
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            guard let found = try await gateway.merchants.find(merchant) else {
+                await gateway.close()
+                throw ValidationError("no merchant \(merchant)")
+            }
+            let keys = try await gateway.merchants.rollKeys(for: found.id)
+            say("""
+            keys of \(found.name) (\(found.id)) replaced; the old ones no longer work.
+            secret key:      \(keys.secretKey.exposed)
+            publishable key: \(keys.publishableKey)
+            """)
+            await gateway.close()
+        }
+    }
+}
+
+struct VaultCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "vault", abstract: "Manage the card vault's keys.", subcommands: [RotateKey.self])
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Create a new key-encryption key, re-wrap every data key under it while servers keep serving, then retire the old one. Resumable."
+        )
+        @OptionGroup var options: GatewayOptions
+        @Option(help: "Data keys per transaction.") var batch = 500
+
+        func run() async throws {
+            guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1…10000") }
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            let rotation = KeyRotation(vault: gateway.vault, database: gateway.database, clock: gateway.clock, batchSize: batch)
+            do {
+                let outcome = try await rotation.run { done, total in say("re-wrapped \(done)/\(total)") }
+                say("active key version \(outcome.newVersion); retired \(outcome.retiredVersions.map(String.init).joined(separator: ", ")); \(outcome.rewrapped) data keys re-wrapped")
+            } catch {
+                await gateway.close()
+                throw error
+            }
+            await gateway.close()
+        }
+    }
+}

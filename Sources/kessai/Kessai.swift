@@ -1,0 +1,60 @@
+import ArgumentParser
+import HTTP
+import Logging
+
+@main
+struct Kessai: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kessai",
+        abstract: "Kessai, a card payment gateway whose stolen database cannot be opened.",
+        subcommands: [Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self]
+    )
+}
+
+/// Options every command shares. Each falls back to a `KESSAI_*` environment variable.
+struct GatewayOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Directory for the SQLite database and the development key file (KESSAI_DATA_DIR; default ./kessai-data).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("database-url"), help: "postgres://user:password@host:port/database to use PostgreSQL (KESSAI_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("key-file"), help: "Key file (KESSAI_KEY_FILE; default <data-dir>/kessai.keys).")
+    var keyFile: String?
+
+    @Option(help: "development or production (KESSAI_MODE; default development).")
+    var mode: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (KESSAI_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func resolve() throws -> GatewayConfiguration {
+        let env = ProcessEnvironment.values
+        var configuration = GatewayConfiguration()
+        configuration.dataDirectory = dataDirectory ?? env["KESSAI_DATA_DIR"] ?? configuration.dataDirectory
+        configuration.databaseURL = databaseURL ?? env["KESSAI_DATABASE_URL"]
+        configuration.keyFile = keyFile ?? env["KESSAI_KEY_FILE"]
+        let modeText = mode ?? env["KESSAI_MODE"] ?? "development"
+        guard let mode = GatewayConfiguration.Mode(rawValue: modeText) else {
+            throw ValidationError("--mode must be development or production")
+        }
+        configuration.mode = mode
+        if let url = configuration.databaseURL, !url.hasPrefix("postgres://"), !url.hasPrefix("postgresql://") {
+            throw ValidationError("--database-url must start with postgres://")
+        }
+        return configuration
+    }
+
+    func makeLogger(label: String = "kessai") throws -> Logger {
+        let text = logLevel ?? ProcessEnvironment.values["KESSAI_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: text) else { throw ValidationError("unknown --log-level \(text)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StructuredLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
