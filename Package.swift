@@ -88,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "KessaiTestSupport",
-            dependencies: ["KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP"],
+            dependencies: ["KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/KessaiTestSupport",
             swiftSettings: strict
         ),
@@ -99,7 +99,11 @@ let package = Package(
         ),
         .testTarget(
             name: "VaultTests",
-            dependencies: ["Vault", "KessaiTestSupport"],
+            dependencies: [
+                "Vault", "KessaiTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,34 +1,29 @@
-import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 public import KessaiCore
-public import Storage
 public import SQLKit
-import Synchronization
+public import Storage
 
 /// Which key-encryption key version new data keys are wrapped under, as the database records it.
 ///
-/// Every gateway process reads the active version from `vault_key_versions` and caches it for a
-/// short time, so that a rotation started by `kessai vault rotate-key` in another process is
-/// followed by every server within ``refreshInterval``.
-public final class KeyRing: Sendable {
+/// Each tokenization reads the active version inside its own transaction, holding a share lock
+/// on that row (PostgreSQL; SQLite serializes writers anyway). A rotation changes the row's
+/// state under an exclusive lock, so it waits for every tokenization that read the old version
+/// to commit, and from then on no tokenization can pick the old version: when the rotation
+/// re-wraps, every data key under the old version is already visible to it.
+public struct KeyRing: Sendable {
     /// The key source that holds the key-encryption keys.
     public let source: any KeySource
     let database: KessaiDatabase
     let clock: any KessaiClock
-    /// How long a process trusts its cached idea of the active version.
-    public let refreshInterval: TimeInterval
-    private let cached: Mutex<(version: Int, readAt: Date)?>
 
-    public init(source: any KeySource, database: KessaiDatabase, clock: any KessaiClock, refreshInterval: TimeInterval = 2) {
+    public init(source: any KeySource, database: KessaiDatabase, clock: any KessaiClock) {
         self.source = source
         self.database = database
         self.clock = clock
-        self.refreshInterval = refreshInterval
-        self.cached = Mutex(nil)
     }
 
     /// Records the key source's newest version as active when the database has none yet, and
@@ -55,27 +50,15 @@ public final class KeyRing: Sendable {
             try source.reload()
             guard try source.versions().contains(active) else { throw VaultError.unknownKeyVersion(active) }
         }
-        cached.withLock { $0 = (active, clock.now()) }
     }
 
-    /// The version to wrap new data keys under.
-    /// - Parameter db: the caller's connection or transaction, read when the cache is stale (the
-    ///   embedded database has one connection, so the ring must not take another).
+    /// The version to wrap new data keys under, read on the caller's transaction with a share
+    /// lock held until it commits.
     public func activeVersion(on db: any SQLDatabase) async throws -> Int {
-        let now = clock.now()
-        if let cached = cached.withLock({ $0 }), now.timeIntervalSince(cached.readAt) < refreshInterval {
-            return cached.version
-        }
         let version = try await db.select().column("version").from("vault_key_versions")
-            .where("state", .equal, "active").first()?
+            .where("state", .equal, "active").for(.share).first()?
             .decode(column: "version", as: Int.self)
         guard let version else { throw VaultError.noActiveKey }
-        cached.withLock { $0 = (version, now) }
         return version
-    }
-
-    /// Forgets the cached version, so the next call reads the database.
-    public func invalidate() {
-        cached.withLock { $0 = nil }
     }
 }

@@ -11,11 +11,12 @@ public import Storage
 /// Replaces the key-encryption key while servers keep serving.
 ///
 /// 1. A new version is created in the key source and recorded as `active`; the old one becomes
-///    `retiring`. Servers pick the new version up within their refresh interval.
-/// 2. After a grace period longer than that interval, every data key still wrapped under a
-///    retiring version is unwrapped and wrapped again under the active one, in batches, each
-///    batch its own transaction.
-/// 3. When none is left, the old versions are marked `retired` and destroyed in the key source.
+///    `retiring`. Tokenizations read the active version under a share lock in their own
+///    transaction (see ``KeyRing``), so once this step commits none can use the old version.
+/// 2. Every data key still wrapped under a retiring version is unwrapped and wrapped again under
+///    the active one, in batches, each batch its own transaction.
+/// 3. When none is left — checked again in the same transaction that marks them — the old
+///    versions are marked `retired`, then destroyed in the key source.
 ///
 /// Interrupted at any point, running it again resumes: an existing `retiring` version means
 /// step 1 is done.
@@ -27,14 +28,12 @@ public struct KeyRotation: Sendable {
     let database: KessaiDatabase
     let clock: any KessaiClock
     let batchSize: Int
-    let grace: Duration
 
-    public init(vault: Vault, database: KessaiDatabase, clock: any KessaiClock, batchSize: Int = 500, grace: Duration? = nil) {
+    public init(vault: Vault, database: KessaiDatabase, clock: any KessaiClock, batchSize: Int = 500) {
         self.vault = vault
         self.database = database
         self.clock = clock
         self.batchSize = batchSize
-        self.grace = grace ?? .milliseconds(Int64(vault.keyRing.refreshInterval * 2_000) + 500)
     }
 
     /// The outcome of a rotation.
@@ -46,8 +45,7 @@ public struct KeyRotation: Sendable {
 
     /// Runs (or resumes) a rotation to the end.
     public func run(progress: Progress = { _, _ in }) async throws -> Outcome {
-        let keyRing = vault.keyRing
-        let source = keyRing.source
+        let source = vault.keyRing.source
         let now = clock.now().unixSeconds
         let retiring = try await versions(in: "retiring")
         let active: Int
@@ -67,34 +65,50 @@ public struct KeyRotation: Sendable {
             guard let current = try await versions(in: "active").first else { throw VaultError.noActiveKey }
             active = current
         }
-        keyRing.invalidate()
         let old = try await versions(in: "retiring")
-        try await Task.sleep(for: grace)
 
         // Step 2: re-wrap in batches until nothing is left under an old version.
         let total = try await countUnder(old)
         var done = 0
         progress(0, total)
-        while true {
-            let batch = try await nextBatch(under: old)
-            if batch.isEmpty { break }
-            done += try await rewrap(batch, to: active)
-            progress(done, max(total, done))
+        var retired = false
+        while !retired {
+            while true {
+                let batch = try await nextBatch(under: old)
+                if batch.isEmpty { break }
+                done += try await rewrap(batch, to: active)
+                progress(done, max(total, done))
+            }
+            // Step 3: retire, but only if the count is still zero inside the same transaction.
+            do {
+                try await retire(old)
+                retired = true
+            } catch is RetryRewrap {
+                continue
+            }
         }
 
-        // Step 3: retire and destroy.
+        for version in old where try source.versions().contains(version) {
+            try source.destroyVersion(version)
+        }
+        return Outcome(newVersion: active, retiredVersions: old, rewrapped: done)
+    }
+
+    private func retire(_ old: [Int]) async throws {
         try await database.transaction { db in
             for version in old {
                 try await db.update("vault_key_versions").set("state", to: "retired")
                     .set("retired_at", to: clock.now().unixSeconds)
                     .where("version", .equal, version).run()
             }
+            let left = try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+                .from("vault_cards").where("kek_version", .in, old).first()?
+                .decode(column: "n", as: Int.self) ?? 0
+            if left > 0 { throw RetryRewrap() }
         }
-        for version in old where try source.versions().contains(version) {
-            try source.destroyVersion(version)
-        }
-        return Outcome(newVersion: active, retiredVersions: old, rewrapped: done)
     }
+
+    private struct RetryRewrap: Error {}
 
     private func versions(in state: String) async throws -> [Int] {
         try await database.withConnection { db in
