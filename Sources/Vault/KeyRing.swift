@@ -55,10 +55,16 @@ public struct KeyRing: Sendable {
     /// The version to wrap new data keys under, read on the caller's transaction with a share
     /// lock held until it commits.
     public func activeVersion(on db: any SQLDatabase) async throws -> Int {
-        let version = try await db.select().column("version").from("vault_key_versions")
-            .where("state", .equal, "active").for(.share).first()?
-            .decode(column: "version", as: Int.self)
-        guard let version else { throw VaultError.noActiveKey }
-        return version
+        // If a rotation commits while this statement waits for the lock, PostgreSQL re-checks the
+        // old row (now `retiring`) and drops it, without seeing the new one; a second statement
+        // takes a fresh snapshot and finds it.
+        for _ in 0..<3 {
+            if let version = try await db.select().column("version").from("vault_key_versions")
+                .where("state", .equal, "active").for(.share).first()?
+                .decode(column: "version", as: Int.self) {
+                return version
+            }
+        }
+        throw VaultError.noActiveKey
     }
 }

@@ -1,0 +1,101 @@
+"""Starts real `kessai serve` processes for the end-to-end tests.
+
+Each server runs the built binary on a free loopback port with its own data directory, on
+SQLite, and on PostgreSQL when KESSAI_E2E_PG_URL names a server (scripts/test.sh starts one).
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.environ.get("KESSAI_BINARY", os.path.join(ROOT, ".build", "debug", "kessai"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, backend, workdir, database_url=None):
+        self.backend = backend
+        self.data_dir = os.path.join(workdir, "data")
+        self.log_path = os.path.join(workdir, "server.log")
+        self.out_path = os.path.join(workdir, "server.out")
+        self.port = free_port()
+        self.database_url = database_url
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def args(self):
+        args = ["--data-dir", self.data_dir]
+        if self.database_url:
+            args += ["--database-url", self.database_url]
+        return args
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.out = open(self.out_path, "ab")
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--port", str(self.port), *self.args()],
+            stdout=self.out, stderr=self.log,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/ready", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("kessai did not become ready")
+        text = open(self.out_path).read()
+        self.secret_key = re.search(r"secret key:\s+(sk_test_\w+)", text).group(1)
+        self.publishable_key = re.search(r"publishable key:\s+(pk_test_\w+)", text).group(1)
+
+    def stop(self):
+        """SIGTERM, as an orchestrator would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            code = self.process.wait(timeout=30)
+        else:
+            code = self.process.returncode
+        self.log.close()
+        self.out.close()
+        return code
+
+    def cli(self, *args):
+        return subprocess.run([BINARY, *args, *self.args()], capture_output=True, text=True, timeout=120)
+
+
+def backends():
+    found = ["sqlite"]
+    if os.environ.get("KESSAI_E2E_PG_URL"):
+        found.append("postgres")
+    return found
+
+
+def make_database(admin_url):
+    name = "kessai_e2e_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", admin_url, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=backends())
+def server(request):
+    workdir = tempfile.mkdtemp(prefix="kessai-e2e-")
+    url = make_database(os.environ["KESSAI_E2E_PG_URL"]) if request.param == "postgres" else None
+    srv = Server(request.param, workdir, url)
+    srv.start()
+    yield srv
+    srv.stop()

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test:
+#   1. the Swift suites (Swift Testing) on SQLite and, against a throwaway PostgreSQL cluster
+#      started from the Debian package on a loopback port, on PostgreSQL;
+#   2. the end-to-end tests: the official Stripe Python library (PyPI `stripe`) against real
+#      `kessai serve` processes on both databases, with leak scans of the data directory,
+#      a pg_dump and the server logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== build"
+swift build --build-tests
+
+echo "== PostgreSQL"
+source scripts/pg.sh
+export PATH="$KESSAI_PG_BIN:$PATH"
+
+echo "== Swift suites (SQLite and PostgreSQL)"
+KESSAI_TEST_DATABASE_URL="$KESSAI_PG_URL" swift test
+
+echo "== end-to-end (official Stripe library, real servers)"
+VENV=${KESSAI_VENV:-.build/venv}
+if [ ! -x "$VENV/bin/pytest" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
+fi
+KESSAI_E2E_PG_URL="$KESSAI_PG_URL" "$VENV/bin/pytest" -q -p no:cacheprovider e2e
