@@ -2,14 +2,14 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
     name: "kessai",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "kessai", targets: ["kessai"]),
+        .executable(name: "kessai", targets: ["kessai"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "KessaiCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             swiftSettings: strict
         ),
@@ -88,7 +88,10 @@ let package = Package(
         ),
         .target(
             name: "KessaiTestSupport",
-            dependencies: ["KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/KessaiTestSupport",
             swiftSettings: strict
         ),

@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== format"
+bash scripts/format.sh --check
+
 echo "== build"
 swift build --build-tests
 

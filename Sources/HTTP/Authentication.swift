@@ -1,12 +1,13 @@
+import Hummingbird
+import KessaiCore
+import Logging
+import Merchants
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import KessaiCore
-import Logging
-import Merchants
 
 /// Reads `Authorization: Bearer KEY` (or HTTP Basic with the key as user name, as curl's `-u`
 /// sends it) and checks the key's kind for the endpoint.
@@ -22,7 +23,9 @@ struct Authenticator: Sendable {
     func authenticate(_ request: Request, context: KessaiRequestContext, accepts: Accepts) async throws -> AuthenticatedKey {
         guard let presented = Self.presentedKey(request) else {
             fail(context, reason: "missing", hint: nil)
-            throw APIError(kind: .authentication, code: nil, message: "You did not provide an API key. Provide it in the Authorization header, as 'Bearer YOUR_KEY'.", status: 401)
+            throw APIError(
+                kind: .authentication, code: nil, message: "You did not provide an API key. Provide it in the Authorization header, as 'Bearer YOUR_KEY'.",
+                status: 401)
         }
         let key: AuthenticatedKey
         do {
@@ -36,17 +39,23 @@ struct Authenticator: Sendable {
             return key
         case (.secret, .publishable):
             fail(context, reason: "wrong_kind", hint: Self.hint(presented))
-            throw APIError(kind: .permission, code: "secret_key_required", message: "This API call cannot be made with a publishable API key. Use your secret key, from your server.", status: 403)
+            throw APIError(
+                kind: .permission, code: "secret_key_required",
+                message: "This API call cannot be made with a publishable API key. Use your secret key, from your server.", status: 403)
         case (.publishable, .secret):
             fail(context, reason: "wrong_kind", hint: Self.hint(presented))
-            throw APIError(kind: .permission, code: "publishable_key_required", message: "Card details must be sent from the buyer's browser with your publishable key, never from your server with a secret key.", status: 403)
+            throw APIError(
+                kind: .permission, code: "publishable_key_required",
+                message: "Card details must be sent from the buyer's browser with your publishable key, never from your server with a secret key.", status: 403)
         }
     }
 
     private func fail(_ context: KessaiRequestContext, reason: String, hint: String?) {
-        context.logger.warning("authentication failed", metadata: [
-            "event": "auth_failure", "reason": .string(reason), "key": .string(hint ?? "none"), "remote": .string(context.remoteAddress),
-        ])
+        context.logger.warning(
+            "authentication failed",
+            metadata: [
+                "event": "auth_failure", "reason": .string(reason), "key": .string(hint ?? "none"), "remote": .string(context.remoteAddress),
+            ])
     }
 
     static func presentedKey(_ request: Request) -> String? {
@@ -56,7 +65,8 @@ struct Authenticator: Sendable {
             return key.isEmpty ? nil : key
         }
         if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
-           let text = String(data: data, encoding: .utf8) {
+            let text = String(data: data, encoding: .utf8)
+        {
             let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             return user.isEmpty ? nil : user
         }

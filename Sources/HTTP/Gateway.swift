@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-public import FoundationEssentials
-#else
-public import Foundation
-#endif
 public import KessaiCore
 public import Logging
 public import Merchants
 public import Payments
 public import Storage
 public import Vault
+
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
 
 /// How a gateway process is configured, from flags and `KESSAI_*` variables.
 public struct GatewayConfiguration: Sendable {

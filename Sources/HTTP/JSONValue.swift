@@ -1,6 +1,8 @@
 /// A JSON value with ordered object keys and explicit nulls, as Stripe's responses have them.
 /// Responses are built from DTOs into this, never by encoding a storage row.
-public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral {
+public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByNilLiteral
+{
     case null
     case bool(Bool)
     case int(Int64)

@@ -19,8 +19,10 @@ struct ParameterReader: Sendable {
             throw ErrorMapping.tooLarge
         }
         if buffer.readableBytes > 0, let type = request.headers[.contentType],
-           !type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
-            throw APIError(kind: .invalidRequest, code: nil, message: "Send parameters as application/x-www-form-urlencoded, as Stripe's libraries do.", status: 415)
+            !type.lowercased().hasPrefix("application/x-www-form-urlencoded")
+        {
+            throw APIError(
+                kind: .invalidRequest, code: nil, message: "Send parameters as application/x-www-form-urlencoded, as Stripe's libraries do.", status: 415)
         }
         return Parameters(try FormValue.parse(buffer.readableBytesView))
     }

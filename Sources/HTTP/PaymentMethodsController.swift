@@ -1,12 +1,13 @@
+import Hummingbird
+import KessaiCore
+import Merchants
+import Payments
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import KessaiCore
-import Merchants
-import Payments
 
 /// `POST /v1/payment_methods` (publishable key) and `GET /v1/payment_methods/{id}` (secret key).
 struct PaymentMethodsController: Sendable {
@@ -34,7 +35,7 @@ struct PaymentMethodsController: Sendable {
         try reader.query(request).allowOnly(["expand"])
         let raw = try context.parameters.require("id")
         guard let id = PaymentMethodID(parsing: raw),
-              let method = try await store.retrieve(id, merchant: key.merchant)
+            let method = try await store.retrieve(id, merchant: key.merchant)
         else { throw APIError.notFound("PaymentMethod", id: String(raw.prefix(64))) }
         return JSONResponse.make(PaymentMethodDTO(method).json)
     }
@@ -76,7 +77,10 @@ enum BillingDetailsInput {
         var details = BillingDetails()
         details.name = try text(parameters, "name", maximum: 200)
         if let email = try text(parameters, "email", maximum: 254) {
-            guard isPlausibleEmail(email) else { throw APIError.invalid(parameters.name("email"), "Invalid email address: \(parameters.name("email")) must look like name@example.com.", code: "email_invalid") }
+            guard isPlausibleEmail(email) else {
+                throw APIError.invalid(
+                    parameters.name("email"), "Invalid email address: \(parameters.name("email")) must look like name@example.com.", code: "email_invalid")
+            }
             details.email = email
         }
         if let phone = try text(parameters, "phone", maximum: 32) {
@@ -93,7 +97,8 @@ enum BillingDetailsInput {
             parsed.city = try text(address, "city", maximum: 100)
             parsed.state = try text(address, "state", maximum: 100)
             if let postal = try text(address, "postal_code", maximum: 20) {
-                guard postal.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == " ") }) else {
+                guard postal.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == " ") })
+                else {
                     throw APIError.invalid(address.name("postal_code"), "Invalid postal code.")
                 }
                 parsed.postalCode = postal
@@ -164,38 +169,50 @@ struct PaymentMethodDTO {
             ("id", .string(method.id.rawValue)),
             ("object", "payment_method"),
             ("allow_redisplay", "unspecified"),
-            ("billing_details", .object([
-                ("address", .object([
-                    ("city", .optional(address.city)),
-                    ("country", .optional(address.country)),
-                    ("line1", .optional(address.line1)),
-                    ("line2", .optional(address.line2)),
-                    ("postal_code", .optional(address.postalCode)),
-                    ("state", .optional(address.state)),
-                ])),
-                ("email", .optional(billing.email)),
-                ("name", .optional(billing.name)),
-                ("phone", .optional(billing.phone)),
-            ])),
-            ("card", .object([
-                ("brand", .string(card.brand.rawValue)),
-                ("checks", .object([
-                    ("address_line1_check", nil),
-                    ("address_postal_code_check", nil),
-                    ("cvc_check", .optional(card.cvcCheck?.rawValue)),
-                ])),
-                ("country", .optional(card.country)),
-                ("display_brand", .string(card.brand.rawValue)),
-                ("exp_month", .int(Int64(card.expMonth))),
-                ("exp_year", .int(Int64(card.expYear))),
-                ("fingerprint", .string(card.fingerprint)),
-                ("funding", .string(card.funding)),
-                ("generated_from", nil),
-                ("last4", .string(card.last4)),
-                ("networks", .object([("available", .array([.string(card.brand.rawValue)])), ("preferred", nil)])),
-                ("three_d_secure_usage", .object([("supported", true)])),
-                ("wallet", nil),
-            ])),
+            (
+                "billing_details",
+                .object([
+                    (
+                        "address",
+                        .object([
+                            ("city", .optional(address.city)),
+                            ("country", .optional(address.country)),
+                            ("line1", .optional(address.line1)),
+                            ("line2", .optional(address.line2)),
+                            ("postal_code", .optional(address.postalCode)),
+                            ("state", .optional(address.state)),
+                        ])
+                    ),
+                    ("email", .optional(billing.email)),
+                    ("name", .optional(billing.name)),
+                    ("phone", .optional(billing.phone)),
+                ])
+            ),
+            (
+                "card",
+                .object([
+                    ("brand", .string(card.brand.rawValue)),
+                    (
+                        "checks",
+                        .object([
+                            ("address_line1_check", nil),
+                            ("address_postal_code_check", nil),
+                            ("cvc_check", .optional(card.cvcCheck?.rawValue)),
+                        ])
+                    ),
+                    ("country", .optional(card.country)),
+                    ("display_brand", .string(card.brand.rawValue)),
+                    ("exp_month", .int(Int64(card.expMonth))),
+                    ("exp_year", .int(Int64(card.expYear))),
+                    ("fingerprint", .string(card.fingerprint)),
+                    ("funding", .string(card.funding)),
+                    ("generated_from", nil),
+                    ("last4", .string(card.last4)),
+                    ("networks", .object([("available", .array([.string(card.brand.rawValue)])), ("preferred", nil)])),
+                    ("three_d_secure_usage", .object([("supported", true)])),
+                    ("wallet", nil),
+                ])
+            ),
             ("created", .int(method.created.unixSeconds)),
             ("customer", nil),
             ("livemode", .bool(method.livemode)),

@@ -1,10 +1,11 @@
+public import Logging
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import Logging
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -40,7 +40,8 @@ public struct APIError: Error, Sendable, Equatable {
 
     /// A parameter that must be an integer is not one.
     public static func notInteger(_ param: String) -> APIError {
-        APIError(kind: .invalidRequest, code: "parameter_invalid_integer", message: "Invalid integer: \(param) must be a whole number.", param: param, status: 400)
+        APIError(
+            kind: .invalidRequest, code: "parameter_invalid_integer", message: "Invalid integer: \(param) must be a whole number.", param: param, status: 400)
     }
 
     /// A parameter this endpoint does not know.

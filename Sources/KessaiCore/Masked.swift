@@ -57,7 +57,7 @@ public struct SecurityCode: Sendable, Hashable, CustomStringConvertible, CustomD
     /// - Throws: ``CardInputError/invalidCVC`` when it is not exactly that many ASCII digits.
     public init(_ raw: String, brand: CardBrand) throws(CardInputError) {
         guard raw.utf8.count == brand.securityCodeLength,
-              raw.unicodeScalars.allSatisfy({ $0.asciiDigitValue != nil })
+            raw.unicodeScalars.allSatisfy({ $0.asciiDigitValue != nil })
         else { throw .invalidCVC }
         self.digits = raw
     }

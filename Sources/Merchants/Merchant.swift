@@ -1,9 +1,10 @@
+public import KessaiCore
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import KessaiCore
 
 /// A merchant (加盟店): the party whose keys call the API and who owns payment objects.
 public struct Merchant: Sendable, Equatable {

@@ -1,11 +1,12 @@
+public import KessaiCore
+import SQLKit
+public import Storage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import KessaiCore
-import SQLKit
-public import Storage
 
 /// Creates merchants, issues and rolls their keys, and authenticates keys.
 public struct MerchantStore: Sendable {
@@ -29,7 +30,7 @@ public struct MerchantStore: Sendable {
     public func create(name: String) async throws -> (Merchant, IssuedKeys) {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.count <= Self.maximumNameLength,
-              !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else { throw APIError.invalid("name", "A merchant name is 1 to \(Self.maximumNameLength) printable characters.") }
         let merchant = Merchant(id: .random(), code: Self.newCode(), name: trimmed, created: clock.now())
         let keys = try await database.transaction { db in
@@ -103,9 +104,9 @@ public struct MerchantStore: Sendable {
                 .where("key_hash", .equal, digest).first()
         }
         guard let row,
-              let kind = APIKeyKind(rawValue: try row.decode(column: "kind", as: String.self)),
-              let mode = APIKeyMode(rawValue: try row.decode(column: "mode", as: String.self)),
-              kind == shape.kind, mode == shape.mode
+            let kind = APIKeyKind(rawValue: try row.decode(column: "kind", as: String.self)),
+            let mode = APIKeyMode(rawValue: try row.decode(column: "mode", as: String.self)),
+            kind == shape.kind, mode == shape.mode
         else { throw AuthenticationFailure.invalid }
         if try row.decode(column: "revoked_at", as: Int64?.self) != nil { throw AuthenticationFailure.revoked }
         return AuthenticatedKey(
@@ -121,8 +122,8 @@ public struct MerchantStore: Sendable {
     public static func shape(of key: String) -> (kind: APIKeyKind, mode: APIKeyMode)? {
         let parts = key.split(separator: "_", omittingEmptySubsequences: false)
         guard key.utf8.count <= 128, parts.count == 3, parts[2].utf8.count == keyRandomLength,
-              parts[2].utf8.allSatisfy(Base62.isCharacter),
-              let mode = APIKeyMode(rawValue: String(parts[1]))
+            parts[2].utf8.allSatisfy(Base62.isCharacter),
+            let mode = APIKeyMode(rawValue: String(parts[1]))
         else { return nil }
         switch parts[0] {
         case "sk": return (.secret, mode)

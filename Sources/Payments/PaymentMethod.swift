@@ -1,9 +1,10 @@
+public import KessaiCore
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import KessaiCore
 
 /// A buyer's billing details, as Stripe models them.
 public struct BillingDetails: Sendable, Equatable, Codable {

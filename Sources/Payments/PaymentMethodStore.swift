@@ -1,12 +1,13 @@
+public import KessaiCore
+import SQLKit
+public import Storage
+public import Vault
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import KessaiCore
-import SQLKit
-public import Storage
-public import Vault
 
 /// Tokenizes cards through the vault and reads payment methods back, one merchant at a time.
 public struct PaymentMethodStore: Sendable {

@@ -1,14 +1,15 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+public import SQLKit
+import SQLiteKit
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import NIOCore
-import NIOPosix
-import PostgresKit
-import SQLiteKit
-public import SQLKit
 
 /// Which database engine a ``KessaiDatabase`` talks to.
 public enum DatabaseKind: String, Sendable {

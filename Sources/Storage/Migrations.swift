@@ -1,10 +1,11 @@
+import Logging
+import SQLKit
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import SQLKit
 
 /// One numbered, named schema change. Statements are constants, one list per dialect where the
 /// two engines differ (BLOB against BYTEA).

@@ -1,4 +1,6 @@
 public import Crypto
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
@@ -9,7 +11,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Keys kept in a JSON file with mode 0600, outside the database. Good for development and for
 /// a single host whose disk is protected; production should prefer custodian shares or an HSM.
@@ -147,8 +148,8 @@ public final class FileKeySource: KeySource {
             throw VaultError.keyFile("\(path) is not a \(format) file")
         }
         guard !contents.keyEncryptionKeys.isEmpty,
-              contents.keyEncryptionKeys.values.allSatisfy({ decodeKey($0) != nil }),
-              MACPurpose.allCases.allSatisfy({ contents.macKeys[$0.rawValue].flatMap(decodeKey) != nil })
+            contents.keyEncryptionKeys.values.allSatisfy({ decodeKey($0) != nil }),
+            MACPurpose.allCases.allSatisfy({ contents.macKeys[$0.rawValue].flatMap(decodeKey) != nil })
         else { throw VaultError.keyFile("\(path) holds a missing or malformed key") }
         return contents
     }

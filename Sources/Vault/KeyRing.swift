@@ -1,11 +1,12 @@
+public import KessaiCore
+public import SQLKit
+public import Storage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import KessaiCore
-public import SQLKit
-public import Storage
 
 /// Which key-encryption key version new data keys are wrapped under, as the database records it.
 ///
@@ -35,7 +36,8 @@ public struct KeyRing: Sendable {
         let now = clock.now().unixSeconds
         let active = try await database.transaction { db -> Int in
             if let row = try await db.select().column("version").from("vault_key_versions")
-                .where("state", .equal, "active").first() {
+                .where("state", .equal, "active").first()
+            {
                 return try row.decode(column: "version", as: Int.self)
             }
             let any = try await db.select().column("version").from("vault_key_versions").first()
@@ -61,7 +63,8 @@ public struct KeyRing: Sendable {
         for _ in 0..<3 {
             if let version = try await db.select().column("version").from("vault_key_versions")
                 .where("state", .equal, "active").for(.share).first()?
-                .decode(column: "version", as: Int.self) {
+                .decode(column: "version", as: Int.self)
+            {
                 return version
             }
         }

@@ -1,12 +1,13 @@
 import Crypto
+public import KessaiCore
+import SQLKit
+public import Storage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import KessaiCore
-import SQLKit
-public import Storage
 
 /// Replaces the key-encryption key while servers keep serving.
 ///
@@ -101,7 +102,8 @@ public struct KeyRotation: Sendable {
                     .set("retired_at", to: clock.now().unixSeconds)
                     .where("version", .equal, version).run()
             }
-            let left = try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+            let left =
+                try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
                 .from("vault_cards").where("kek_version", .in, old).first()?
                 .decode(column: "n", as: Int.self) ?? 0
             if left > 0 { throw RetryRewrap() }

@@ -1,10 +1,11 @@
 import Crypto
+public import KessaiCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import KessaiCore
 
 /// Holds security codes between tokenization and the first authorization.
 ///
@@ -62,8 +63,8 @@ public actor InMemorySecurityCodeStore: SecurityCodeStore {
     public func consume(token: PaymentMethodID, merchant: MerchantID, now: Date) -> SecurityCode? {
         guard let entry = entries.removeValue(forKey: token) else { return nil }
         guard entry.merchant == merchant, entry.expiresAt > now,
-              let box = try? AES.GCM.SealedBox(combined: entry.sealed),
-              let clear = try? AES.GCM.open(box, using: entry.key, authenticating: Self.context(token, merchant))
+            let box = try? AES.GCM.SealedBox(combined: entry.sealed),
+            let clear = try? AES.GCM.open(box, using: entry.key, authenticating: Self.context(token, merchant))
         else { return nil }
         return SecurityCode(validatedDigits: String(decoding: clear, as: UTF8.self))
     }

@@ -1,13 +1,14 @@
 public import Crypto
+public import KessaiCore
+import Logging
+public import SQLKit
+public import Storage
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import KessaiCore
-import Logging
-public import SQLKit
-public import Storage
 
 /// Why card data is being decrypted. Every decryption names one, and the access log records it.
 public enum AccessPurpose: String, Sendable {
@@ -75,10 +76,11 @@ public struct Vault: Sendable {
     /// - Returns: 16 base-62-ish characters, as Stripe's fingerprints look.
     public func fingerprint(of pan: PAN) throws -> String {
         let mac = try keyRing.source.mac(Data(pan.digits.utf8), purpose: .cardFingerprint)
-        return String(mac.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "")
-            .replacingOccurrences(of: "/", with: "")
-            .prefix(16))
+        return String(
+            mac.base64EncodedString()
+                .replacingOccurrences(of: "+", with: "")
+                .replacingOccurrences(of: "/", with: "")
+                .prefix(16))
     }
 
     /// Encrypts and stores a card number under a token, on the caller's transaction.
@@ -115,12 +117,13 @@ public struct Vault: Sendable {
     /// - Returns: the card number.
     /// - Throws: ``VaultError/notFound``, ``VaultError/decryptionFailed(token:)``.
     public func reveal(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws -> PAN {
-        guard let row = try await db.select()
-            .columns("kek_version", "wrapped_key", "ciphertext")
-            .from("vault_cards")
-            .where("token", .equal, token.rawValue)
-            .where("merchant_id", .equal, merchant.rawValue)
-            .first()
+        guard
+            let row = try await db.select()
+                .columns("kek_version", "wrapped_key", "ciphertext")
+                .from("vault_cards")
+                .where("token", .equal, token.rawValue)
+                .where("merchant_id", .equal, merchant.rawValue)
+                .first()
         else { throw VaultError.notFound }
         try await recorder.willDecrypt(token: token, merchant: merchant, purpose: purpose, on: db)
         let version = try row.decode(column: "kek_version", as: Int.self)
@@ -135,8 +138,8 @@ public struct Vault: Sendable {
             throw VaultError.decryptionFailed(token: token.rawValue)
         }
         guard let box = try? AES.GCM.SealedBox(combined: ciphertext),
-              let clear = try? AES.GCM.open(box, using: dataKey, authenticating: Self.cardContext(token, merchant)),
-              let pan = try? PAN(String(decoding: clear, as: UTF8.self))
+            let clear = try? AES.GCM.open(box, using: dataKey, authenticating: Self.cardContext(token, merchant)),
+            let pan = try? PAN(String(decoding: clear, as: UTF8.self))
         else { throw VaultError.decryptionFailed(token: token.rawValue) }
         return pan
     }

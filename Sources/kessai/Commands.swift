@@ -2,6 +2,7 @@ import ArgumentParser
 import HTTP
 import Merchants
 import Vault
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -37,19 +38,21 @@ struct Merchants: AsyncParsableCommand {
             do {
                 let (merchant, keys) = try await gateway.merchants.create(name: name)
                 if json {
-                    say(JSONValue.object([
-                        ("id", .string(merchant.id.rawValue)), ("code", .string(merchant.code)),
-                        ("secret_key", .string(keys.secretKey.exposed)), ("publishable_key", .string(keys.publishableKey)),
-                    ]).serialized())
+                    say(
+                        JSONValue.object([
+                            ("id", .string(merchant.id.rawValue)), ("code", .string(merchant.code)),
+                            ("secret_key", .string(keys.secretKey.exposed)), ("publishable_key", .string(keys.publishableKey)),
+                        ]).serialized())
                 } else {
-                    say("""
-                    merchant:        \(merchant.name)
-                    id:              \(merchant.id)
-                    code:            \(merchant.code)
-                    secret key:      \(keys.secretKey.exposed)
-                    publishable key: \(keys.publishableKey)
-                    The secret key is shown this once.
-                    """)
+                    say(
+                        """
+                        merchant:        \(merchant.name)
+                        id:              \(merchant.id)
+                        code:            \(merchant.code)
+                        secret key:      \(keys.secretKey.exposed)
+                        publishable key: \(keys.publishableKey)
+                        The secret key is shown this once.
+                        """)
                 }
             } catch {
                 await gateway.close()
@@ -89,18 +92,33 @@ struct Keys: AsyncParsableCommand {
                 throw ValidationError("no merchant \(merchant)")
             }
             let keys = try await gateway.merchants.rollKeys(for: found.id)
-            say("""
-            keys of \(found.name) (\(found.id)) replaced; the old ones no longer work.
-            secret key:      \(keys.secretKey.exposed)
-            publishable key: \(keys.publishableKey)
-            """)
+            say(
+                """
+                keys of \(found.name) (\(found.id)) replaced; the old ones no longer work.
+                secret key:      \(keys.secretKey.exposed)
+                publishable key: \(keys.publishableKey)
+                """)
             await gateway.close()
         }
     }
 }
 
 struct VaultCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "vault", abstract: "Manage the card vault's keys.", subcommands: [RotateKey.self])
+    static let configuration = CommandConfiguration(
+        commandName: "vault", abstract: "Manage the card vault's keys.", subcommands: [CreateKeyFile.self, RotateKey.self])
+
+    struct CreateKeyFile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-key-file",
+            abstract: "Create a production key file (mode 0600) with a first key-encryption key and the MAC keys. Refuses to overwrite."
+        )
+        @Argument(help: "Where to write it; keep it off the database host and out of database backups.") var path: String
+
+        func run() async throws {
+            _ = try FileKeySource.generate(path: path, purpose: "production")
+            say("key file written to \(path) (mode 0600); give it to every gateway process with --key-file")
+        }
+    }
 
     struct RotateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -116,7 +134,9 @@ struct VaultCommand: AsyncParsableCommand {
             let rotation = KeyRotation(vault: gateway.vault, database: gateway.database, clock: gateway.clock, batchSize: batch)
             do {
                 let outcome = try await rotation.run { done, total in say("re-wrapped \(done)/\(total)") }
-                say("active key version \(outcome.newVersion); retired \(outcome.retiredVersions.map(String.init).joined(separator: ", ")); \(outcome.rewrapped) data keys re-wrapped")
+                say(
+                    "active key version \(outcome.newVersion); retired \(outcome.retiredVersions.map(String.init).joined(separator: ", ")); \(outcome.rewrapped) data keys re-wrapped"
+                )
             } catch {
                 await gateway.close()
                 throw error

@@ -14,7 +14,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (KESSAI_PORT; default 8080).")
     var port: Int?
 
-    @Option(name: .customLong("security-code-ttl"), help: "Seconds a security code may wait for its first authorization, 1 to 600 (KESSAI_SECURITY_CODE_TTL; default 600).")
+    @Option(
+        name: .customLong("security-code-ttl"),
+        help: "Seconds a security code may wait for its first authorization, 1 to 600 (KESSAI_SECURITY_CODE_TTL; default 600).")
     var securityCodeTTL: Int?
 
     func run() async throws {
@@ -32,10 +34,12 @@ struct Serve: AsyncParsableCommand {
         let logger = try options.makeLogger()
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)
         Announce.development(announcements, configuration: configuration)
-        logger.info("kessai listening", metadata: [
-            "host": "\(configuration.host)", "port": "\(configuration.port)",
-            "database": "\(gateway.database.kind.rawValue)", "mode": "\(configuration.mode.rawValue)",
-        ])
+        logger.info(
+            "kessai listening",
+            metadata: [
+                "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "database": "\(gateway.database.kind.rawValue)", "mode": "\(configuration.mode.rawValue)",
+            ])
         do {
             try await buildApplication(gateway).runService()
         } catch {
@@ -50,21 +54,23 @@ struct Serve: AsyncParsableCommand {
 enum Announce {
     static func development(_ announcements: Gateway.Announcements, configuration: GatewayConfiguration) {
         if let path = announcements.generatedKeyFile {
-            say("""
-            ************************************************************************
-            *  DEVELOPMENT KEY FILE GENERATED: \(path)
-            *  These keys are for development only. In production, start with
-            *  --mode production and a key file kept off this host's data disk.
-            ************************************************************************
-            """)
+            say(
+                """
+                ************************************************************************
+                *  DEVELOPMENT KEY FILE GENERATED: \(path)
+                *  These keys are for development only. In production, start with
+                *  --mode production and a key file kept off this host's data disk.
+                ************************************************************************
+                """)
         }
         if let (merchant, keys) = announcements.demoMerchant {
-            say("""
-            Demo merchant created: \(merchant.name) (\(merchant.id), code \(merchant.code))
-              secret key:      \(keys.secretKey.exposed)
-              publishable key: \(keys.publishableKey)
-            The secret key is shown this once; `kessai keys roll \(merchant.code)` replaces it.
-            """)
+            say(
+                """
+                Demo merchant created: \(merchant.name) (\(merchant.id), code \(merchant.code))
+                  secret key:      \(keys.secretKey.exposed)
+                  publishable key: \(keys.publishableKey)
+                The secret key is shown this once; `kessai keys roll \(merchant.code)` replaces it.
+                """)
         }
     }
 }

@@ -13,13 +13,15 @@ struct LeakScanTests {
             let responses: [String] = try await test.api { api in
                 var responses: [String] = []
                 for card in TestCards.all {
-                    let made = try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm(card, replacing: ["billing_details[name]": "Scan Test"]))
+                    let made = try await api.post(
+                        "/v1/payment_methods", key: shop.publishable, form: cardForm(card, replacing: ["billing_details[name]": "Scan Test"]))
                     #expect(made.status == 200, "\(card.brand): \(made.text)")
                     responses.append(made.text)
                     let id = try #require(made.json["id"] as? String)
                     responses.append(try await api.get("/v1/payment_methods/\(id)", key: shop.secret).text)
                     // Bad input that echoes nothing back either.
-                    responses.append(try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm(card, replacing: ["card[exp_month]": "13"])).text)
+                    responses.append(
+                        try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm(card, replacing: ["card[exp_month]": "13"])).text)
                     responses.append(try await api.post("/v1/payment_methods", key: shop.secret, form: cardForm(card)).text)
                 }
                 return responses
@@ -44,7 +46,9 @@ struct LeakScanTests {
                     #expect(!DigitScan.containsStandalone(card.cvc, in: data), "\(card.brand) security code in \(name)")
                 }
                 #expect(logs.range(of: number) == nil, "card number in the logs")
-                #expect(!DigitScan.containsStandalone(card.cvc, in: logs), "security code in the logs: \(test.logs.all.filter { DigitScan.containsStandalone(card.cvc, in: Data($0.utf8)) })")
+                #expect(
+                    !DigitScan.containsStandalone(card.cvc, in: logs),
+                    "security code in the logs: \(test.logs.all.filter { DigitScan.containsStandalone(card.cvc, in: Data($0.utf8)) })")
                 for response in responses {
                     #expect(!response.contains(card.number))
                     #expect(!DigitScan.containsStandalone(card.cvc, in: Data(response.utf8)))

@@ -11,11 +11,13 @@ struct PaymentMethodsTests {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
             try await test.api { api in
-                let reply = try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm(replacing: [
-                    "billing_details[name]": "山田 太郎", "billing_details[email]": "taro@example.jp",
-                    "billing_details[phone]": "+81 3-1234-5678", "billing_details[address][country]": "jp",
-                    "billing_details[address][postal_code]": "100-0001", "metadata[order_id]": "A-1001",
-                ]))
+                let reply = try await api.post(
+                    "/v1/payment_methods", key: shop.publishable,
+                    form: cardForm(replacing: [
+                        "billing_details[name]": "山田 太郎", "billing_details[email]": "taro@example.jp",
+                        "billing_details[phone]": "+81 3-1234-5678", "billing_details[address][country]": "jp",
+                        "billing_details[address][postal_code]": "100-0001", "metadata[order_id]": "A-1001",
+                    ]))
                 #expect(reply.status == 200, "\(reply.text)")
                 #expect(reply.headers[.init("Request-Id")!]?.hasPrefix("req_") == true)
                 let json = reply.json

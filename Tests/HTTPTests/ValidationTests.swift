@@ -37,7 +37,9 @@ struct BadInput: Sendable, CustomStringConvertible {
         .card("cvc short", ["card[cvc]": "12"], 402, "card_error", "invalid_cvc", "card[cvc]"),
         .card("cvc letters", ["card[cvc]": "1a3"], 402, "card_error", "invalid_cvc", "card[cvc]"),
         .card("cvc four for visa", ["card[cvc]": "1234"], 402, "card_error", "invalid_cvc", "card[cvc]"),
-        BadInput(name: "cvc three for amex", form: cardForm(TestCards.amex, replacing: ["card[cvc]": "123"]), status: 402, type: "card_error", code: "invalid_cvc", param: "card[cvc]"),
+        BadInput(
+            name: "cvc three for amex", form: cardForm(TestCards.amex, replacing: ["card[cvc]": "123"]), status: 402, type: "card_error", code: "invalid_cvc",
+            param: "card[cvc]"),
         .card("no type", ["type": nil], 400, "invalid_request_error", "parameter_missing", "type"),
         .card("other type", ["type": "konbini"], 400, "invalid_request_error", "parameter_invalid", "type"),
         .card("no number", ["card[number]": nil], 400, "invalid_request_error", "parameter_missing", "card[number]"),
@@ -47,19 +49,32 @@ struct BadInput: Sendable, CustomStringConvertible {
         .card("unknown parameter", ["amount": "100"], 400, "invalid_request_error", "parameter_unknown", "amount"),
         .card("unknown card field", ["card[pin]": "0000"], 400, "invalid_request_error", "parameter_unknown", "card[pin]"),
         .card("card as string", ["card": "4242"], 400, "invalid_request_error", "parameter_invalid", "card"),
-        .card("name too long", ["billing_details[name]": String(repeating: "あ", count: 201)], 400, "invalid_request_error", "parameter_invalid", "billing_details[name]"),
+        .card(
+            "name too long", ["billing_details[name]": String(repeating: "あ", count: 201)], 400, "invalid_request_error", "parameter_invalid",
+            "billing_details[name]"),
         .card("name with control", ["billing_details[name]": "Taro\u{0}"], 400, "invalid_request_error", "parameter_invalid", "billing_details[name]"),
         .card("bad email", ["billing_details[email]": "not-an-email"], 400, "invalid_request_error", "email_invalid", "billing_details[email]"),
         .card("bad phone", ["billing_details[phone]": "call me"], 400, "invalid_request_error", "parameter_invalid", "billing_details[phone]"),
-        .card("bad country", ["billing_details[address][country]": "JPN"], 400, "invalid_request_error", "parameter_invalid", "billing_details[address][country]"),
+        .card(
+            "bad country", ["billing_details[address][country]": "JPN"], 400, "invalid_request_error", "parameter_invalid", "billing_details[address][country]"),
         .card("unknown billing field", ["billing_details[ssn]": "1"], 400, "invalid_request_error", "parameter_unknown", "billing_details[ssn]"),
-        .card("metadata key too long", ["metadata[\(String(repeating: "k", count: 41))]": "v"], 400, "invalid_request_error", "parameter_invalid", "metadata[\(String(repeating: "k", count: 41))]"),
+        .card(
+            "metadata key too long", ["metadata[\(String(repeating: "k", count: 41))]": "v"], 400, "invalid_request_error", "parameter_invalid",
+            "metadata[\(String(repeating: "k", count: 41))]"),
         .card("metadata value too long", ["metadata[k]": String(repeating: "v", count: 501)], 400, "invalid_request_error", "parameter_invalid", "metadata[k]"),
         .card("metadata nested", ["metadata[a][b]": "v"], 400, "invalid_request_error", "parameter_invalid", "metadata[a]"),
-        BadInput(name: "too many metadata keys", form: cardForm() + (0..<51).map { ("metadata[k\($0)]", "v") }, status: 400, type: "invalid_request_error", code: "parameter_invalid", param: "metadata"),
-        BadInput(name: "duplicate parameter", form: cardForm() + [("card[number]", "5555555555554444")], status: 400, type: "invalid_request_error", code: "parameter_invalid", param: "card[number]"),
-        BadInput(name: "too many parameters", form: cardForm() + (0..<300).map { ("metadata[k\($0)]", "v") }, status: 400, type: "invalid_request_error", code: "parameter_invalid", param: "body"),
-        BadInput(name: "nested too deep", form: cardForm() + [("metadata[a][b][c][d][e][f]", "v")], status: 400, type: "invalid_request_error", code: "parameter_invalid", param: "metadata[a][b][c][d][e][f]"),
+        BadInput(
+            name: "too many metadata keys", form: cardForm() + (0..<51).map { ("metadata[k\($0)]", "v") }, status: 400, type: "invalid_request_error",
+            code: "parameter_invalid", param: "metadata"),
+        BadInput(
+            name: "duplicate parameter", form: cardForm() + [("card[number]", "5555555555554444")], status: 400, type: "invalid_request_error",
+            code: "parameter_invalid", param: "card[number]"),
+        BadInput(
+            name: "too many parameters", form: cardForm() + (0..<300).map { ("metadata[k\($0)]", "v") }, status: 400, type: "invalid_request_error",
+            code: "parameter_invalid", param: "body"),
+        BadInput(
+            name: "nested too deep", form: cardForm() + [("metadata[a][b][c][d][e][f]", "v")], status: 400, type: "invalid_request_error",
+            code: "parameter_invalid", param: "metadata[a][b][c][d][e][f]"),
     ]
 }
 
@@ -90,13 +105,17 @@ struct ValidationTests {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
             try await test.api { api in
-                let big = try await api.post("/v1/payment_methods", key: shop.publishable, raw: "type=card&metadata[x]=" + String(repeating: "a", count: 40_000))
+                let big = try await api.post(
+                    "/v1/payment_methods", key: shop.publishable, raw: "type=card&metadata[x]=" + String(repeating: "a", count: 40_000))
                 #expect(big.status == 413)
                 #expect(big.error["code"] as? String == "request_too_large")
                 let json = try await api.post("/v1/payment_methods", key: shop.publishable, raw: #"{"type":"card"}"#, contentType: "application/json")
                 #expect(json.status == 415)
                 #expect(json.error["type"] as? String == "invalid_request_error")
-                for raw in ["type=card&card[number]=%ZZ", "type=card&card[number=1", "type=card&card]number[=1", "%ff%fe=1", "type=card&[x]=1", "&&&", "type=card&card[number]=%E3%81"] {
+                for raw in [
+                    "type=card&card[number]=%ZZ", "type=card&card[number=1", "type=card&card]number[=1", "%ff%fe=1", "type=card&[x]=1", "&&&",
+                    "type=card&card[number]=%E3%81",
+                ] {
                     let reply = try await api.post("/v1/payment_methods", key: shop.publishable, raw: raw)
                     #expect((400..<500).contains(reply.status), "\(raw): \(reply.status) \(reply.text)")
                     #expect(reply.error["type"] as? String == "invalid_request_error", "\(raw)")

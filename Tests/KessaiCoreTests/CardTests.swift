@@ -14,19 +14,23 @@ struct CardTests {
         #expect(pan.last4 == String(card.number.suffix(4)))
     }
 
-    @Test("brand ranges", arguments: [
-        ("4", CardBrand.visa), ("51", .mastercard), ("55", .mastercard), ("2221", .mastercard), ("2720", .mastercard),
-        ("34", .amex), ("37", .amex), ("3528", .jcb), ("3589", .jcb), ("300", .diners), ("36", .diners), ("38", .diners),
-        ("6011", .discover), ("644", .discover), ("65", .discover), ("62", .unionpay), ("1", .unknown), ("2721", .unknown), ("9", .unknown),
-    ])
+    @Test(
+        "brand ranges",
+        arguments: [
+            ("4", CardBrand.visa), ("51", .mastercard), ("55", .mastercard), ("2221", .mastercard), ("2720", .mastercard),
+            ("34", .amex), ("37", .amex), ("3528", .jcb), ("3589", .jcb), ("300", .diners), ("36", .diners), ("38", .diners),
+            ("6011", .discover), ("644", .discover), ("65", .discover), ("62", .unionpay), ("1", .unknown), ("2721", .unknown), ("9", .unknown),
+        ])
     func ranges(prefix: String, brand: CardBrand) {
         #expect(CardBrand.detect(prefix.padding(toLength: 16, withPad: "0", startingAt: 0)) == brand)
     }
 
-    @Test("a wrong check digit, a wrong length, or a non-digit is incorrect_number", arguments: [
-        "4242424242424241", "424242424242", "42424242424242424242", "4242a24242424242", "", "５５５５５５５５５５５５４４４４",
-        "378282246310005000", "5555 5555 5555 4444 ;", String(repeating: "4", count: 40),
-    ])
+    @Test(
+        "a wrong check digit, a wrong length, or a non-digit is incorrect_number",
+        arguments: [
+            "4242424242424241", "424242424242", "42424242424242424242", "4242a24242424242", "", "５５５５５５５５５５５５４４４４",
+            "378282246310005000", "5555 5555 5555 4444 ;", String(repeating: "4", count: 40),
+        ])
     func invalidNumbers(raw: String) {
         #expect(throws: CardInputError.incorrectNumber) { try PAN(raw) }
     }

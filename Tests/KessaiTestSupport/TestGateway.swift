@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import HTTP
 public import KessaiCore
 public import Logging
@@ -11,6 +6,12 @@ import SQLKit
 public import Storage
 import Synchronization
 public import Vault
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A clock the test moves by hand.
 public final class TestClock: KessaiClock {

@@ -1,11 +1,12 @@
+import Crypto
 import Foundation
 import KessaiCore
 import KessaiTestSupport
 import SQLKit
 import Storage
 import Testing
+
 @testable import Vault
-import Crypto
 
 @Suite("Security codes: held in memory only, consumed once, destroyed on time")
 struct SecurityCodeTests {
@@ -50,7 +51,9 @@ struct SecurityCodeTests {
     func capacity() async throws {
         let store = InMemorySecurityCodeStore(capacity: 2)
         for expected in [true, true, false] {
-            #expect(await store.hold(try SecurityCode("123", brand: .visa), token: .random(), merchant: merchant, expiresAt: .testNow.addingTimeInterval(60)) == expected)
+            #expect(
+                await store.hold(try SecurityCode("123", brand: .visa), token: .random(), merchant: merchant, expiresAt: .testNow.addingTimeInterval(60))
+                    == expected)
         }
     }
 
@@ -72,8 +75,9 @@ struct SecurityCodeTests {
             for card in TestCards.all {
                 let pan = try PAN(card.number)
                 let method = try await test.gateway.paymentMethods.tokenize(
-                    .init(pan: pan, expiry: try CardExpiry(month: 12, year: 2030, now: .testNow),
-                          securityCode: try SecurityCode(card.cvc, brand: pan.brand), billingDetails: .init(), metadata: [:]),
+                    .init(
+                        pan: pan, expiry: try CardExpiry(month: 12, year: 2030, now: .testNow),
+                        securityCode: try SecurityCode(card.cvc, brand: pan.brand), billingDetails: .init(), metadata: [:]),
                     merchant: shop.id, livemode: false)
                 tokens.append(method.id)
             }
@@ -121,9 +125,9 @@ struct SecurityCodeTests {
                 let version = try row.decode(column: "kek_version", as: Int.self)
                 for key in keys {
                     guard let wrapped = try? AES.GCM.SealedBox(combined: try row.decode(column: "wrapped_key", as: Data.self)),
-                          let dataKey = try? AES.GCM.open(wrapped, using: key, authenticating: Vault.keyContext(token, owner, version)),
-                          let box = try? AES.GCM.SealedBox(combined: try row.decode(column: "ciphertext", as: Data.self)),
-                          let plain = try? AES.GCM.open(box, using: SymmetricKey(data: dataKey), authenticating: Vault.cardContext(token, owner))
+                        let dataKey = try? AES.GCM.open(wrapped, using: key, authenticating: Vault.keyContext(token, owner, version)),
+                        let box = try? AES.GCM.SealedBox(combined: try row.decode(column: "ciphertext", as: Data.self)),
+                        let plain = try? AES.GCM.open(box, using: SymmetricKey(data: dataKey), authenticating: Vault.cardContext(token, owner))
                     else { continue }
                     opened += 1
                     let text = String(decoding: plain, as: UTF8.self)
@@ -146,4 +150,3 @@ enum KeyFileKeys {
         return texts.compactMap { Data(base64Encoded: $0) }.map { SymmetricKey(data: $0) }
     }
 }
-

@@ -3,7 +3,9 @@ import KessaiCore
 import KessaiTestSupport
 import SQLKit
 import Storage
+import Synchronization
 import Testing
+
 @testable import Vault
 
 @Suite("Vault: envelope encryption, binding, rotation")
@@ -46,8 +48,9 @@ struct VaultTests {
             }
             func row(_ token: PaymentMethodID) async throws -> (Data, Data) {
                 try await database.withConnection { db in
-                    let row = try #require(try await db.select().columns("wrapped_key", "ciphertext").from("vault_cards")
-                        .where("token", .equal, token.rawValue).first())
+                    let row = try #require(
+                        try await db.select().columns("wrapped_key", "ciphertext").from("vault_cards")
+                            .where("token", .equal, token.rawValue).first())
                     return (try row.decode(column: "wrapped_key", as: Data.self), try row.decode(column: "ciphertext", as: Data.self))
                 }
             }
@@ -207,5 +210,3 @@ final class ProgressLog: Sendable {
     func add(_ done: Int, _ total: Int) { entries.withLock { $0.append((done, total)) } }
     var last: (done: Int, total: Int)? { entries.withLock { $0.last } }
 }
-
-import Synchronization
