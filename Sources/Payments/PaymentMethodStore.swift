@@ -40,21 +40,22 @@ public struct PaymentMethodStore: Sendable {
             metadata: try PaymentMethodRow.encode(request.metadata),
             livemode: livemode ? 1 : 0, createdAt: clock.now().unixSeconds
         )
-        let stored: PaymentMethodRow
+        let stored: StoredCard
         do {
-            stored = try await database.transaction { db in
-                let card = try await vault.store(request.pan, token: id, merchant: merchant, on: db)
+            // The card and the payment method that shows it are written in one atomic step.
+            stored = try await vault.store(request.pan, token: id, merchant: merchant, in: database) { fingerprint in
                 var row = row
-                row.fingerprint = card.fingerprint
-                try await db.insert(into: "payment_methods").model(row).run()
-                return row
+                row.fingerprint = fingerprint
+                return row.companion
             }
         } catch {
             // Nothing was committed, so the held code must not outlive its card.
             _ = await vault.consumeSecurityCode(token: id, merchant: merchant)
             throw error
         }
-        return try stored.domain()
+        var written = row
+        written.fingerprint = stored.fingerprint
+        return try written.domain()
     }
 
     /// Reads a payment method owned by this merchant.
@@ -96,6 +97,21 @@ struct PaymentMethodRow: Codable, Sendable {
         case cvcCheck = "cvc_check"
         case billingDetails = "billing_details"
         case createdAt = "created_at"
+    }
+
+    /// The row as the vault writes it beside the card.
+    var companion: Vault.CompanionRow {
+        Vault.CompanionRow(
+            table: "payment_methods",
+            columns: [
+                "id", "merchant_id", "type", "brand", "last4", "exp_month", "exp_year", "fingerprint", "funding",
+                "country", "cvc_check", "billing_details", "metadata", "livemode", "created_at",
+            ],
+            values: [
+                id, merchantID, type, brand, last4, expMonth, expYear, fingerprint, funding,
+                country, cvcCheck, billingDetails, metadata, livemode, createdAt,
+            ]
+        )
     }
 
     static func encode(_ value: some Encodable) throws -> String {

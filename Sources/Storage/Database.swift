@@ -4,6 +4,7 @@ import NIOPosix
 import PostgresKit
 public import SQLKit
 import SQLiteKit
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -194,4 +195,19 @@ extension SQLDatabase {
     public func run(_ sql: StaticString) async throws {
         try await self.execute(sql: SQLRaw("\(sql)")) { _ in }
     }
+}
+
+extension SQLDatabase {
+    /// Runs a built query (bound parameters only) and counts the rows it returns.
+    public func countRows(of query: any SQLExpression) async throws -> Int {
+        let counter = RowCounter()
+        try await self.execute(sql: query) { _ in counter.add() }
+        return counter.value
+    }
+}
+
+private final class RowCounter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -1,6 +1,7 @@
 public import KessaiCore
 public import SQLKit
 public import Storage
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -20,12 +21,21 @@ public struct KeyRing: Sendable {
     public let source: any KeySource
     let database: KessaiDatabase
     let clock: any KessaiClock
+    /// The last active version seen; a guess that single-statement stores verify in the database.
+    private let lastSeen = LastSeenVersion()
 
     public init(source: any KeySource, database: KessaiDatabase, clock: any KessaiClock) {
         self.source = source
         self.database = database
         self.clock = clock
     }
+
+    final class LastSeenVersion: Sendable {
+        let value = Mutex<Int?>(nil)
+    }
+
+    /// The version last seen active, if any; ``activeVersion(on:)`` refreshes it.
+    var lastSeenVersion: Int? { lastSeen.value.withLock { $0 } }
 
     /// Records the key source's newest version as active when the database has none yet, and
     /// checks that the source holds the version the database says is active.

@@ -83,28 +83,107 @@ public struct Vault: Sendable {
                 .prefix(16))
     }
 
+    /// The sealed form of a card number, ready to be written.
+    struct SealedCard: Sendable {
+        let version: Int
+        let wrappedKey: Data
+        let ciphertext: Data
+        let fingerprint: String
+    }
+
+    /// Encrypts a card number under a fresh data key wrapped by key-encryption key `version`.
+    func seal(_ pan: PAN, token: PaymentMethodID, merchant: MerchantID, version: Int) throws -> SealedCard {
+        let dataKey = SymmetricKey(size: .bits256)
+        let sealed = try AES.GCM.seal(Data(pan.digits.utf8), using: dataKey, authenticating: Self.cardContext(token, merchant))
+        guard let ciphertext = sealed.combined else { throw VaultError.decryptionFailed(token: token.rawValue) }
+        let wrapped = try keyRing.source.wrap(dataKey, version: version, context: Self.keyContext(token, merchant, version))
+        return SealedCard(version: version, wrappedKey: wrapped, ciphertext: ciphertext, fingerprint: try fingerprint(of: pan))
+    }
+
     /// Encrypts and stores a card number under a token, on the caller's transaction.
     /// - Parameters:
     ///   - pan: the card number.
     ///   - token: the payment method id it is stored under.
     ///   - merchant: the owning merchant.
-    ///   - db: the caller's transaction, so the card and its payment method commit together.
+    ///   - db: the caller's transaction, so the card and what refers to it commit together.
     /// - Returns: the fingerprint and key version used.
     public func store(_ pan: PAN, token: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> StoredCard {
-        let version = try await keyRing.activeVersion(on: db)
-        let dataKey = SymmetricKey(size: .bits256)
-        let sealed = try AES.GCM.seal(Data(pan.digits.utf8), using: dataKey, authenticating: Self.cardContext(token, merchant))
-        guard let ciphertext = sealed.combined else { throw VaultError.decryptionFailed(token: token.rawValue) }
-        let wrapped = try keyRing.source.wrap(dataKey, version: version, context: Self.keyContext(token, merchant, version))
-        let fingerprint = try fingerprint(of: pan)
+        let sealed = try seal(pan, token: token, merchant: merchant, version: try await keyRing.activeVersion(on: db))
         try await db.insert(into: "vault_cards")
             .columns("token", "merchant_id", "kek_version", "wrapped_key", "ciphertext", "fingerprint", "created_at")
             .values(
-                SQLBind(token.rawValue), SQLBind(merchant.rawValue), SQLBind(version), SQLBind(wrapped),
-                SQLBind(ciphertext), SQLBind(fingerprint), SQLBind(clock.now().unixSeconds)
+                SQLBind(token.rawValue), SQLBind(merchant.rawValue), SQLBind(sealed.version), SQLBind(sealed.wrappedKey),
+                SQLBind(sealed.ciphertext), SQLBind(sealed.fingerprint), SQLBind(clock.now().unixSeconds)
             )
             .run()
-        return StoredCard(token: token, fingerprint: fingerprint, keyVersion: version)
+        return StoredCard(token: token, fingerprint: sealed.fingerprint, keyVersion: sealed.version)
+    }
+
+    /// A row to write in the same atomic step as a card (the payment method that shows it).
+    public struct CompanionRow: Sendable {
+        public let table: String
+        public let columns: [String]
+        public let values: [any Encodable & Sendable]
+
+        public init(table: String, columns: [String], values: [any Encodable & Sendable]) {
+            self.table = table
+            self.columns = columns
+            self.values = values
+        }
+    }
+
+    /// Stores a card and its companion row atomically.
+    ///
+    /// On PostgreSQL this is one statement — check the key version is still active (share
+    /// lock), insert the card, insert the companion — so a tokenization costs one round trip
+    /// instead of five. If a rotation changed the active version in between, nothing is written
+    /// and the card is sealed again under the new one. On SQLite it is one transaction.
+    /// - Parameter companionWithFingerprint: builds the companion once the fingerprint is known.
+    public func store(
+        _ pan: PAN, token: PaymentMethodID, merchant: MerchantID, in database: KessaiDatabase,
+        companion companionWithFingerprint: @Sendable (String) -> CompanionRow
+    ) async throws -> StoredCard {
+        guard database.kind == .postgres else {
+            return try await database.transaction { db in
+                let stored = try await store(pan, token: token, merchant: merchant, on: db)
+                let companion = companionWithFingerprint(stored.fingerprint)
+                try await db.insert(into: companion.table).columns(companion.columns)
+                    .values(companion.values.map { SQLBind($0) }).run()
+                return stored
+            }
+        }
+        let now = clock.now().unixSeconds
+        for _ in 0..<3 {
+            let version: Int
+            if let guess = keyRing.lastSeenVersion {
+                version = guess
+            } else {
+                version = try await database.withConnection { db in try await keyRing.activeVersion(on: db) }
+            }
+            let sealed = try seal(pan, token: token, merchant: merchant, version: version)
+            let companion = companionWithFingerprint(sealed.fingerprint)
+            let statement: SQLQueryString = """
+                WITH active AS (
+                    SELECT version FROM vault_key_versions WHERE version = \(bind: version) AND state = 'active' FOR SHARE
+                ), stored_card AS (
+                    INSERT INTO vault_cards (token, merchant_id, kek_version, wrapped_key, ciphertext, fingerprint, created_at)
+                    SELECT \(bind: token.rawValue), \(bind: merchant.rawValue), active.version, \(bind: sealed.wrappedKey),
+                        \(bind: sealed.ciphertext), \(bind: sealed.fingerprint), \(bind: now)
+                    FROM active
+                    RETURNING token
+                )
+                INSERT INTO \(ident: companion.table) (\(idents: companion.columns, joinedBy: ", "))
+                SELECT \(binds: companion.values) FROM stored_card
+                RETURNING 1 AS stored
+                """
+            let stored = try await database.withConnection { db in try await db.countRows(of: statement) }
+            if stored == 1 {
+                return StoredCard(token: token, fingerprint: sealed.fingerprint, keyVersion: version)
+            }
+            // The version rotated away: learn the new one and seal again.
+            _ = try await database.withConnection { db in try await keyRing.activeVersion(on: db) }
+        }
+        throw VaultError.noActiveKey
     }
 
     /// Decrypts a stored card number. The access is recorded first; if recording fails, nothing
