@@ -126,6 +126,6 @@ public struct Gateway: Sendable {
 struct KeySourceHasher: APIKeyHasher {
     let source: any KeySource
     func hash(_ key: String) throws -> String {
-        try source.mac(Data(key.utf8), purpose: .apiKeyHash).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(try source.mac(Data(key.utf8), purpose: .apiKeyHash))
     }
 }

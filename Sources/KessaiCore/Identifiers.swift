@@ -68,8 +68,15 @@ public enum Base62 {
         var generator = SystemRandomNumberGenerator()
         var bytes = [UInt8]()
         bytes.reserveCapacity(count)
-        for _ in 0..<count {
-            bytes.append(alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))])
+        // Each 64-bit draw yields up to ten 6-bit values; values 62 and 63 are rejected, so every
+        // character is uniform over the alphabet. One system call per ten characters.
+        while bytes.count < count {
+            var word = generator.next()
+            for _ in 0..<10 where bytes.count < count {
+                let value = Int(word & 0x3f)
+                word >>= 6
+                if value < alphabet.count { bytes.append(alphabet[value]) }
+            }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -77,5 +84,20 @@ public enum Base62 {
     /// Whether a byte is one of the 62 characters.
     public static func isCharacter(_ byte: UInt8) -> Bool {
         (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    }
+}
+
+/// Lower-case hexadecimal text.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// The bytes as lower-case hex, two characters each.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out = [UInt8]()
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -102,11 +102,10 @@ struct PaymentMethodRow: Codable, Sendable {
     /// The row as the vault writes it beside the card.
     var companion: Vault.CompanionRow {
         Vault.CompanionRow(
-            table: "payment_methods",
-            columns: [
-                "id", "merchant_id", "type", "brand", "last4", "exp_month", "exp_year", "fingerprint", "funding",
-                "country", "cvc_check", "billing_details", "metadata", "livemode", "created_at",
-            ],
+            insert: """
+                INSERT INTO payment_methods (id, merchant_id, type, brand, last4, exp_month, exp_year, fingerprint, funding,
+                    country, cvc_check, billing_details, metadata, livemode, created_at)
+                """,
             values: [
                 id, merchantID, type, brand, last4, expMonth, expYear, fingerprint, funding,
                 country, cvcCheck, billingDetails, metadata, livemode, createdAt,

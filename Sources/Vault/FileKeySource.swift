@@ -17,7 +17,27 @@ import Darwin
 public final class FileKeySource: KeySource {
     /// The file's path.
     public let path: String
-    private let state: Mutex<Contents>
+    private let state: Mutex<Loaded>
+
+    /// The file's contents with its keys decoded once.
+    struct Loaded {
+        var contents: Contents
+        var keyEncryptionKeys: [Int: SymmetricKey]
+        var macKeys: [MACPurpose: SymmetricKey]
+
+        init(_ contents: Contents) {
+            self.contents = contents
+            self.keyEncryptionKeys = Dictionary(
+                uniqueKeysWithValues: contents.keyEncryptionKeys.compactMap { version, text in
+                    guard let number = Int(version), let key = FileKeySource.decodeKey(text) else { return nil }
+                    return (number, key)
+                })
+            self.macKeys = Dictionary(
+                uniqueKeysWithValues: MACPurpose.allCases.compactMap { purpose in
+                    contents.macKeys[purpose.rawValue].flatMap(FileKeySource.decodeKey).map { (purpose, $0) }
+                })
+        }
+    }
 
     struct Contents: Codable {
         var format: String
@@ -39,11 +59,11 @@ public final class FileKeySource: KeySource {
     /// - Throws: ``VaultError/keyFile(_:)`` when it is missing, unreadable, malformed, or readable by others.
     public init(path: String) throws {
         self.path = path
-        self.state = Mutex(try Self.read(path: path))
+        self.state = Mutex(Loaded(try Self.read(path: path)))
     }
 
     /// Whether the file was generated for development.
-    public var isDevelopment: Bool { state.withLock { $0.purpose == "development" } }
+    public var isDevelopment: Bool { state.withLock { $0.contents.purpose == "development" } }
 
     /// Creates a new key file with one key-encryption key and one key per MAC purpose, with mode
     /// 0600. Refuses to overwrite an existing file.
@@ -62,7 +82,7 @@ public final class FileKeySource: KeySource {
     }
 
     public func versions() throws -> [Int] {
-        state.withLock { $0.keyEncryptionKeys.keys.compactMap(Int.init).sorted() }
+        state.withLock { $0.keyEncryptionKeys.keys.sorted() }
     }
 
     public func wrap(_ dataKey: SymmetricKey, version: Int, context: Data) throws -> Data {
@@ -81,48 +101,45 @@ public final class FileKeySource: KeySource {
     }
 
     public func mac(_ message: Data, purpose: MACPurpose) throws -> Data {
-        let key = try state.withLock { contents -> SymmetricKey in
-            guard let text = contents.macKeys[purpose.rawValue], let key = Self.decodeKey(text) else {
-                throw VaultError.keyFile("no key for \(purpose.rawValue)")
-            }
-            return key
+        guard let key = state.withLock({ $0.macKeys[purpose] }) else {
+            throw VaultError.keyFile("no key for \(purpose.rawValue)")
         }
         return Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
     }
 
     public func createVersion() throws -> Int {
-        try state.withLock { contents in
-            let next = (contents.keyEncryptionKeys.keys.compactMap(Int.init).max() ?? 0) + 1
-            var updated = contents
+        try state.withLock { loaded in
+            let next = (loaded.keyEncryptionKeys.keys.max() ?? 0) + 1
+            var updated = loaded.contents
             updated.keyEncryptionKeys[String(next)] = Self.newKeyText()
             try Self.write(updated, to: path, exclusive: false)
-            contents = updated
+            loaded = Loaded(updated)
             return next
         }
     }
 
     public func destroyVersion(_ version: Int) throws {
-        try state.withLock { contents in
-            var updated = contents
+        try state.withLock { loaded in
+            var updated = loaded.contents
             updated.keyEncryptionKeys[String(version)] = nil
             guard !updated.keyEncryptionKeys.isEmpty else { throw VaultError.keyFile("refusing to destroy the last key-encryption key") }
             try Self.write(updated, to: path, exclusive: false)
-            contents = updated
+            loaded = Loaded(updated)
         }
     }
 
     public func reload() throws {
-        let fresh = try Self.read(path: path)
+        let fresh = Loaded(try Self.read(path: path))
         state.withLock { $0 = fresh }
     }
 
     private func keyEncryptionKey(_ version: Int) throws -> SymmetricKey {
-        if let key = state.withLock({ $0.keyEncryptionKeys[String(version)].flatMap(Self.decodeKey) }) {
+        if let key = state.withLock({ $0.keyEncryptionKeys[version] }) {
             return key
         }
         // Another process (key rotation) may have added it since we read the file.
         try reload()
-        guard let key = state.withLock({ $0.keyEncryptionKeys[String(version)].flatMap(Self.decodeKey) }) else {
+        guard let key = state.withLock({ $0.keyEncryptionKeys[version] }) else {
             throw VaultError.unknownKeyVersion(version)
         }
         return key
@@ -132,7 +149,7 @@ public final class FileKeySource: KeySource {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
-    private static func decodeKey(_ text: String) -> SymmetricKey? {
+    fileprivate static func decodeKey(_ text: String) -> SymmetricKey? {
         guard let data = Data(base64Encoded: text), data.count == 32 else { return nil }
         return SymmetricKey(data: data)
     }

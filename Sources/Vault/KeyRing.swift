@@ -75,6 +75,7 @@ public struct KeyRing: Sendable {
                 .where("state", .equal, "active").for(.share).first()?
                 .decode(column: "version", as: Int.self)
             {
+                lastSeen.value.withLock { $0 = version }
                 return version
             }
         }

@@ -121,13 +121,13 @@ public struct Vault: Sendable {
 
     /// A row to write in the same atomic step as a card (the payment method that shows it).
     public struct CompanionRow: Sendable {
-        public let table: String
-        public let columns: [String]
+        /// `INSERT INTO table (columns…)`, written as a literal in the caller's code.
+        public let insert: SQLQueryString
+        /// The values, bound in the order of the columns.
         public let values: [any Encodable & Sendable]
 
-        public init(table: String, columns: [String], values: [any Encodable & Sendable]) {
-            self.table = table
-            self.columns = columns
+        public init(insert: SQLQueryString, values: [any Encodable & Sendable]) {
+            self.insert = insert
             self.values = values
         }
     }
@@ -147,8 +147,7 @@ public struct Vault: Sendable {
             return try await database.transaction { db in
                 let stored = try await store(pan, token: token, merchant: merchant, on: db)
                 let companion = companionWithFingerprint(stored.fingerprint)
-                try await db.insert(into: companion.table).columns(companion.columns)
-                    .values(companion.values.map { SQLBind($0) }).run()
+                try await db.execute(sql: companion.insert + " VALUES (\(binds: companion.values))") { _ in }
                 return stored
             }
         }
@@ -162,7 +161,7 @@ public struct Vault: Sendable {
             }
             let sealed = try seal(pan, token: token, merchant: merchant, version: version)
             let companion = companionWithFingerprint(sealed.fingerprint)
-            let statement: SQLQueryString = """
+            let card: SQLQueryString = """
                 WITH active AS (
                     SELECT version FROM vault_key_versions WHERE version = \(bind: version) AND state = 'active' FOR SHARE
                 ), stored_card AS (
@@ -172,10 +171,9 @@ public struct Vault: Sendable {
                     FROM active
                     RETURNING token
                 )
-                INSERT INTO \(ident: companion.table) (\(idents: companion.columns, joinedBy: ", "))
-                SELECT \(binds: companion.values) FROM stored_card
-                RETURNING 1 AS stored
+
                 """
+            let statement = card + companion.insert + " SELECT \(binds: companion.values) FROM stored_card RETURNING 1 AS stored"
             let stored = try await database.withConnection { db in try await db.countRows(of: statement) }
             if stored == 1 {
                 return StoredCard(token: token, fingerprint: sealed.fingerprint, keyVersion: version)

@@ -19,6 +19,9 @@ struct GatewayOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: "postgres://user:password@host:port/database to use PostgreSQL (KESSAI_DATABASE_URL).")
     var databaseURL: String?
 
+    @Option(name: .customLong("database-connections"), help: "PostgreSQL connections per process, 1 to 200 (KESSAI_DATABASE_CONNECTIONS; default 16).")
+    var databaseConnections: Int?
+
     @Option(name: .customLong("key-file"), help: "Key file (KESSAI_KEY_FILE; default <data-dir>/kessai.keys).")
     var keyFile: String?
 
@@ -34,6 +37,10 @@ struct GatewayOptions: ParsableArguments {
         configuration.dataDirectory = dataDirectory ?? env["KESSAI_DATA_DIR"] ?? configuration.dataDirectory
         configuration.databaseURL = databaseURL ?? env["KESSAI_DATABASE_URL"]
         configuration.keyFile = keyFile ?? env["KESSAI_KEY_FILE"]
+        if let connections = databaseConnections ?? env["KESSAI_DATABASE_CONNECTIONS"].flatMap(Int.init) {
+            guard (1...200).contains(connections) else { throw ValidationError("--database-connections must be 1…200") }
+            configuration.databaseConnections = connections
+        }
         let modeText = mode ?? env["KESSAI_MODE"] ?? "development"
         guard let mode = GatewayConfiguration.Mode(rawValue: modeText) else {
             throw ValidationError("--mode must be development or production")

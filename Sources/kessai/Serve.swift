@@ -2,6 +2,8 @@ import ArgumentParser
 import HTTP
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway until SIGTERM or SIGINT; in-flight requests are drained first.")
@@ -20,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     var securityCodeTTL: Int?
 
     func run() async throws {
+        // Run Swift concurrency on NIO's event loops: request handlers and database I/O then
+        // share threads instead of hopping between the dispatch pool and the event loops.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let env = ProcessEnvironment.values
         var configuration = try options.resolve()
         configuration.host = host ?? env["KESSAI_HOST"] ?? configuration.host
