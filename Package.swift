@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentsTests",
-            dependencies: ["Payments", "KessaiTestSupport"],
+            dependencies: ["Payments", "Vault", "KessaiTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
