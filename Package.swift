@@ -44,9 +44,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "Vault",
+            name: "Ledger",
             dependencies: [
                 "KessaiCore", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Vault",
+            dependencies: [
+                "KessaiCore", "Storage", "Ledger",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -55,7 +65,7 @@ let package = Package(
         .target(
             name: "Merchants",
             dependencies: [
-                "KessaiCore", "Storage",
+                "KessaiCore", "Storage", "Ledger",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -71,7 +81,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "kessai",
             dependencies: [
-                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore",
+                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -92,7 +102,7 @@ let package = Package(
         .target(
             name: "KessaiTestSupport",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", .product(name: "SQLKit", package: "sql-kit"),
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", "Ledger", .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/KessaiTestSupport",
@@ -115,6 +125,15 @@ let package = Package(
         .testTarget(
             name: "PaymentsTests",
             dependencies: ["Payments", "Vault", "KessaiTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: [
+                "Ledger", "Vault", "Payments", "KessaiTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,4 +1,6 @@
 public import Hummingbird
+import KessaiCore
+import Ledger
 import Logging
 import ServiceLifecycle
 import Vault
@@ -10,7 +12,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     let router = Router(context: KessaiRequestContext.self)
     router.add(middleware: RequestMiddleware())
     let reader = ParameterReader(maximumBodyBytes: gateway.configuration.maximumBodyBytes)
-    let authenticator = Authenticator(merchants: gateway.merchants)
+    let authenticator = Authenticator(merchants: gateway.merchants, ledger: gateway.ledger, clock: gateway.clock)
     HealthController(database: gateway.database).register(on: router)
     PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, clock: gateway.clock)
         .register(on: router)
@@ -27,7 +29,10 @@ public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
         configuration: .init(address: .hostname(gateway.configuration.host, port: gateway.configuration.port), serverName: "kessai"),
         logger: gateway.logger
     )
-    app.addServices(SecurityCodeExpiryService(vault: gateway.vault, logger: gateway.logger))
+    app.addServices(
+        SecurityCodeExpiryService(vault: gateway.vault, logger: gateway.logger),
+        LedgerService(gateway: gateway)
+    )
     return app
 }
 
@@ -38,11 +43,46 @@ struct SecurityCodeExpiryService: Service {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let destroyed = await vault.destroyExpiredSecurityCodes()
-            if destroyed > 0 {
-                logger.info("security codes destroyed", metadata: ["event": "cvc_destroyed", "count": "\(destroyed)", "reason": "expired"])
+            do {
+                let destroyed = try await vault.destroyExpiredSecurityCodes()
+                if destroyed > 0 {
+                    logger.info("security codes destroyed", metadata: ["event": "cvc_destroyed", "count": "\(destroyed)", "reason": "expired"])
+                }
+            } catch {
+                // The codes are destroyed whatever happens; only their ledger entries failed.
+                logger.error("recording destroyed security codes failed", metadata: ["error": "\(error)"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
+    }
+}
+
+/// Sequences pending ledger entries every second and signs a checkpoint every
+/// `checkpointEvery` entries or `checkpointInterval` seconds; signs a last one at shutdown.
+struct LedgerService: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        let configuration = gateway.configuration
+        var lastCheckpoint = ContinuousClock.now
+        var lastSize = (try? await gateway.ledger.checkpoints().last?.size) ?? 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await gateway.ledger.sequenceAll()
+                let size = try await gateway.ledger.head().size
+                let due = ContinuousClock.now - lastCheckpoint >= .seconds(configuration.checkpointInterval)
+                if size - lastSize >= configuration.checkpointEvery || (due && size > lastSize) {
+                    if let made = try await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: configuration.checkpointCopyFile) {
+                        gateway.logger.info("ledger checkpoint", metadata: ["size": "\(made.size)", "root": "\(Hex.encode(made.root))"])
+                    }
+                    lastSize = size
+                    lastCheckpoint = ContinuousClock.now
+                }
+            } catch {
+                gateway.logger.error("ledger sequencing failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
+        _ = try? await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: configuration.checkpointCopyFile)
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import KessaiCore
+import Ledger
 import Logging
 import Merchants
 
@@ -13,6 +14,8 @@ import Foundation
 /// sends it) and checks the key's kind for the endpoint.
 struct Authenticator: Sendable {
     let merchants: MerchantStore
+    let ledger: Ledger
+    let clock: any KessaiClock
 
     /// Which keys an endpoint accepts.
     enum Accepts {
@@ -22,7 +25,7 @@ struct Authenticator: Sendable {
 
     func authenticate(_ request: Request, context: KessaiRequestContext, accepts: Accepts) async throws -> AuthenticatedKey {
         guard let presented = Self.presentedKey(request) else {
-            fail(context, reason: "missing", hint: nil)
+            try await fail(context, reason: "missing", hint: nil)
             throw APIError(
                 kind: .authentication, code: nil, message: "You did not provide an API key. Provide it in the Authorization header, as 'Bearer YOUR_KEY'.",
                 status: 401)
@@ -31,7 +34,7 @@ struct Authenticator: Sendable {
         do {
             key = try await merchants.authenticate(presented)
         } catch let failure as AuthenticationFailure {
-            fail(context, reason: failure == .revoked ? "revoked" : "invalid", hint: Self.hint(presented))
+            try await fail(context, reason: failure == .revoked ? "revoked" : "invalid", hint: Self.hint(presented))
             throw failure
         }
         switch (accepts, key.kind) {

@@ -1,4 +1,5 @@
 public import KessaiCore
+public import Ledger
 public import Logging
 public import Merchants
 public import Payments
@@ -34,6 +35,12 @@ public struct GatewayConfiguration: Sendable {
     public var maximumBodyBytes = 32 * 1024
     /// PostgreSQL pool size per process.
     public var databaseConnections = 16
+    /// Sign a ledger checkpoint after this many new entries…
+    public var checkpointEvery = 1_000
+    /// …or after this many seconds, whichever comes first (when the log grew).
+    public var checkpointInterval: TimeInterval = 60
+    /// A file each checkpoint is appended to as a JSON line, for a copy off the host.
+    public var checkpointCopyFile: String?
 
     public init() {}
 
@@ -54,8 +61,9 @@ public struct GatewayConfiguration: Sendable {
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let database: KessaiDatabase
-    public let keySource: any KeySource
+    public let keySource: any KeySource & CheckpointSigner
     public let vault: Vault
+    public let ledger: Ledger
     public let merchants: MerchantStore
     public let paymentMethods: PaymentMethodStore
     public let clock: any KessaiClock
@@ -95,14 +103,14 @@ public struct Gateway: Sendable {
             try await Migrator(database: database, logger: logger).migrate()
             let keyRing = KeyRing(source: keySource, database: database, clock: clock)
             try await keyRing.prepare()
+            let ledger = Ledger(database: database, clock: clock)
             let vault = Vault(
-                keyRing: keyRing, securityCodes: securityCodes,
-                recorder: LoggingAccessRecorder(logger: logger), clock: clock,
+                keyRing: keyRing, securityCodes: securityCodes, ledger: ledger, clock: clock,
                 securityCodeLifetime: configuration.securityCodeLifetime
             )
-            let merchants = MerchantStore(database: database, hasher: KeySourceHasher(source: keySource), clock: clock)
+            let merchants = MerchantStore(database: database, hasher: KeySourceHasher(source: keySource), ledger: ledger, clock: clock)
             let gateway = Gateway(
-                configuration: configuration, database: database, keySource: keySource, vault: vault,
+                configuration: configuration, database: database, keySource: keySource, vault: vault, ledger: ledger,
                 merchants: merchants, paymentMethods: PaymentMethodStore(database: database, vault: vault, clock: clock),
                 clock: clock, logger: logger
             )

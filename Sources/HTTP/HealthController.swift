@@ -1,4 +1,5 @@
 import Hummingbird
+import KessaiCore
 import Storage
 
 /// `GET /health` answers while the process runs; `GET /ready` only when the database answers.

@@ -1,7 +1,9 @@
 import Hummingbird
 import KessaiCore
+import Ledger
 import Merchants
 import Payments
+import Vault
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -25,7 +27,9 @@ struct PaymentMethodsController: Sendable {
         let key = try await authenticator.authenticate(request, context: context, accepts: .publishable)
         let parameters = try await reader.body(request)
         let tokenization = try CreateRequest.parse(parameters, now: clock.now())
-        let method = try await store.tokenize(tokenization, merchant: key.merchant, livemode: key.livemode)
+        let method = try await store.tokenize(
+            tokenization, merchant: key.merchant, livemode: key.livemode,
+            context: AccessContext(actor: LedgerActor(.merchantKey, key.id.rawValue), requestID: context.requestID.rawValue, source: context.remoteAddress))
         context.logger.info("tokenized", metadata: ["payment_method": "\(method.id)", "merchant": "\(key.merchant)", "brand": "\(method.card.brand.rawValue)"])
         return JSONResponse.make(PaymentMethodDTO(method).json)
     }

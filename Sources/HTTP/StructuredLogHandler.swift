@@ -1,3 +1,4 @@
+import KessaiCore
 public import Logging
 import Synchronization
 

@@ -1,4 +1,5 @@
 public import KessaiCore
+public import Ledger
 import SQLKit
 public import Storage
 
@@ -12,13 +13,18 @@ import Foundation
 public struct MerchantStore: Sendable {
     let database: KessaiDatabase
     let hasher: any APIKeyHasher
+    let ledger: Ledger
     let clock: any KessaiClock
 
-    public init(database: KessaiDatabase, hasher: any APIKeyHasher, clock: any KessaiClock) {
+    public init(database: KessaiDatabase, hasher: any APIKeyHasher, ledger: Ledger, clock: any KessaiClock) {
         self.database = database
         self.hasher = hasher
+        self.ledger = ledger
         self.clock = clock
     }
+
+    /// Who acts when nobody says: an operator at this machine's command line.
+    public static let localOperator = LedgerActor(.operator, "local")
 
     /// The longest merchant name accepted.
     public static let maximumNameLength = 100
@@ -27,7 +33,7 @@ public struct MerchantStore: Sendable {
     /// - Parameter name: 1–100 printable characters.
     /// - Returns: the merchant and its keys (the secret key is never shown again).
     /// - Throws: ``APIError`` for a bad name.
-    public func create(name: String) async throws -> (Merchant, IssuedKeys) {
+    public func create(name: String, actor: LedgerActor = MerchantStore.localOperator) async throws -> (Merchant, IssuedKeys) {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.count <= Self.maximumNameLength,
             !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
@@ -38,7 +44,10 @@ public struct MerchantStore: Sendable {
                 .columns("id", "code", "name", "created_at")
                 .values(SQLBind(merchant.id.rawValue), SQLBind(merchant.code), SQLBind(merchant.name), SQLBind(merchant.created.unixSeconds))
                 .run()
-            return try await issueKeys(for: merchant.id, mode: .test, on: db)
+            try await ledger.record(
+                LedgerEntry(time: clock.now(), actor: actor, action: "merchant.created", objects: ["merchant": merchant.id.rawValue, "code": merchant.code]),
+                on: db)
+            return try await issueKeys(for: merchant.id, mode: .test, actor: actor, on: db)
         }
         return (merchant, keys)
     }
@@ -82,13 +91,15 @@ public struct MerchantStore: Sendable {
 
     /// Revokes every key in force for a merchant and issues a new pair, in one transaction.
     /// - Returns: the new keys.
-    public func rollKeys(for merchant: MerchantID) async throws -> IssuedKeys {
+    public func rollKeys(for merchant: MerchantID, actor: LedgerActor = MerchantStore.localOperator) async throws -> IssuedKeys {
         try await database.transaction { db in
             try await db.update("api_keys").set("revoked_at", to: clock.now().unixSeconds)
                 .where("merchant_id", .equal, merchant.rawValue)
                 .where("revoked_at", .is, SQLLiteral.null)
                 .run()
-            return try await issueKeys(for: merchant, mode: .test, on: db)
+            try await ledger.record(
+                LedgerEntry(time: clock.now(), actor: actor, action: "api_keys.revoked", objects: ["merchant": merchant.rawValue]), on: db)
+            return try await issueKeys(for: merchant, mode: .test, actor: actor, on: db)
         }
     }
 
@@ -134,20 +145,26 @@ public struct MerchantStore: Sendable {
 
     static let keyRandomLength = 32
 
-    private func issueKeys(for merchant: MerchantID, mode: APIKeyMode, on db: any SQLDatabase) async throws -> IssuedKeys {
+    private func issueKeys(for merchant: MerchantID, mode: APIKeyMode, actor: LedgerActor, on db: any SQLDatabase) async throws -> IssuedKeys {
         var issued: [APIKeyKind: String] = [:]
         for kind in [APIKeyKind.secret, .publishable] {
+            let id = APIKeyID.random()
             let key = "\(kind.prefix)_\(mode.rawValue)_\(Base62.random(count: Self.keyRandomLength))"
             // Publishable keys are public by design and may be shown again; secret keys only masked.
             let display = kind == .secret ? "\(kind.prefix)_\(mode.rawValue)_…\(key.suffix(4))" : key
             try await db.insert(into: "api_keys")
                 .columns("id", "merchant_id", "kind", "mode", "key_hash", "display", "created_at")
                 .values(
-                    SQLBind(APIKeyID.random().rawValue), SQLBind(merchant.rawValue), SQLBind(kind.rawValue),
+                    SQLBind(id.rawValue), SQLBind(merchant.rawValue), SQLBind(kind.rawValue),
                     SQLBind(mode.rawValue), SQLBind(try hasher.hash(key)), SQLBind(display), SQLBind(clock.now().unixSeconds)
                 )
                 .run()
             issued[kind] = key
+            try await ledger.record(
+                LedgerEntry(
+                    time: clock.now(), actor: actor, action: "api_key.issued",
+                    objects: ["merchant": merchant.rawValue, "api_key": id.rawValue, "kind": kind.rawValue, "mode": mode.rawValue]),
+                on: db)
         }
         return IssuedKeys(secretKey: Secret(issued[.secret] ?? ""), publishableKey: issued[.publishable] ?? "")
     }

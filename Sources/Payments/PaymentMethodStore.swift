@@ -24,7 +24,7 @@ public struct PaymentMethodStore: Sendable {
     /// Stores a card in the vault and records its payment method, in one transaction; holds the
     /// security code in memory when one was given.
     /// - Returns: the new payment method.
-    public func tokenize(_ request: CardTokenization, merchant: MerchantID, livemode: Bool) async throws -> PaymentMethod {
+    public func tokenize(_ request: CardTokenization, merchant: MerchantID, livemode: Bool, context: AccessContext) async throws -> PaymentMethod {
         let id = PaymentMethodID.random()
         var check: SecurityCodeCheck? = nil
         if let code = request.securityCode {
@@ -43,14 +43,14 @@ public struct PaymentMethodStore: Sendable {
         let stored: StoredCard
         do {
             // The card and the payment method that shows it are written in one atomic step.
-            stored = try await vault.store(request.pan, token: id, merchant: merchant, in: database) { fingerprint in
+            stored = try await vault.store(request.pan, token: id, merchant: merchant, context: context, in: database) { fingerprint in
                 var row = row
                 row.fingerprint = fingerprint
                 return row.companion
             }
         } catch {
             // Nothing was committed, so the held code must not outlive its card.
-            _ = await vault.consumeSecurityCode(token: id, merchant: merchant)
+            await vault.discardSecurityCode(token: id, merchant: merchant)
             throw error
         }
         var written = row

@@ -102,5 +102,75 @@ public enum Schema {
                 "CREATE INDEX payment_methods_merchant ON payment_methods (merchant_id, created_at)",
             ]
         ),
+        Migration(
+            version: 4,
+            name: "ledger",
+            sqlite: [
+                "CREATE TABLE ledger_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)",
+                """
+                CREATE TABLE ledger_entries (
+                    seq BIGINT PRIMARY KEY,
+                    time BIGINT NOT NULL,
+                    actor_kind TEXT NOT NULL,
+                    actor_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    merchant_id TEXT,
+                    token TEXT,
+                    request_id TEXT,
+                    body TEXT NOT NULL,
+                    leaf_hash BLOB NOT NULL,
+                    root_after BLOB NOT NULL
+                )
+                """,
+                "CREATE INDEX ledger_entries_time ON ledger_entries (time)",
+                "CREATE INDEX ledger_entries_action_time ON ledger_entries (action, time)",
+                "CREATE INDEX ledger_entries_merchant_time ON ledger_entries (merchant_id, time)",
+                "CREATE INDEX ledger_entries_token ON ledger_entries (token)",
+                "CREATE TABLE ledger_state (id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, frontier BLOB NOT NULL)",
+                "INSERT INTO ledger_state (id, size, frontier) VALUES (1, 0, x'')",
+                """
+                CREATE TABLE ledger_checkpoints (
+                    size BIGINT PRIMARY KEY,
+                    root BLOB NOT NULL,
+                    time BIGINT NOT NULL,
+                    signature BLOB NOT NULL,
+                    key_id TEXT NOT NULL
+                )
+                """,
+            ],
+            postgres: [
+                "CREATE TABLE ledger_pending (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)",
+                """
+                CREATE TABLE ledger_entries (
+                    seq BIGINT PRIMARY KEY,
+                    time BIGINT NOT NULL,
+                    actor_kind TEXT NOT NULL,
+                    actor_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    merchant_id TEXT,
+                    token TEXT,
+                    request_id TEXT,
+                    body TEXT NOT NULL,
+                    leaf_hash BYTEA NOT NULL,
+                    root_after BYTEA NOT NULL
+                )
+                """,
+                "CREATE INDEX ledger_entries_time ON ledger_entries (time)",
+                "CREATE INDEX ledger_entries_action_time ON ledger_entries (action, time)",
+                "CREATE INDEX ledger_entries_merchant_time ON ledger_entries (merchant_id, time)",
+                "CREATE INDEX ledger_entries_token ON ledger_entries (token)",
+                "CREATE TABLE ledger_state (id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, frontier BYTEA NOT NULL)",
+                "INSERT INTO ledger_state (id, size, frontier) VALUES (1, 0, ''::bytea)",
+                """
+                CREATE TABLE ledger_checkpoints (
+                    size BIGINT PRIMARY KEY,
+                    root BYTEA NOT NULL,
+                    time BIGINT NOT NULL,
+                    signature BYTEA NOT NULL,
+                    key_id TEXT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }

@@ -1,4 +1,5 @@
 public import Crypto
+public import Ledger
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -24,9 +25,11 @@ public final class FileKeySource: KeySource {
         var contents: Contents
         var keyEncryptionKeys: [Int: SymmetricKey]
         var macKeys: [MACPurpose: SymmetricKey]
+        var checkpointKey: Curve25519.Signing.PrivateKey?
 
         init(_ contents: Contents) {
             self.contents = contents
+            self.checkpointKey = contents.signingKeys[FileKeySource.checkpointKeyName].flatMap(FileKeySource.decodeSigningKey)
             self.keyEncryptionKeys = Dictionary(
                 uniqueKeysWithValues: contents.keyEncryptionKeys.compactMap { version, text in
                     guard let number = Int(version), let key = FileKeySource.decodeKey(text) else { return nil }
@@ -44,12 +47,15 @@ public final class FileKeySource: KeySource {
         var purpose: String
         var keyEncryptionKeys: [String: String]
         var macKeys: [String: String]
+        /// Ed25519 private keys by use; `ledger_checkpoint` signs the ledger's tree heads.
+        var signingKeys: [String: String]
 
         enum CodingKeys: String, CodingKey {
             case format
             case purpose
             case keyEncryptionKeys = "key_encryption_keys"
             case macKeys = "mac_keys"
+            case signingKeys = "signing_keys"
         }
     }
 
@@ -72,8 +78,9 @@ public final class FileKeySource: KeySource {
     ///   - purpose: `development` or `production`, recorded in the file.
     /// - Returns: the opened source.
     public static func generate(path: String, purpose: String) throws -> FileKeySource {
-        var contents = Contents(format: format, purpose: purpose, keyEncryptionKeys: [:], macKeys: [:])
+        var contents = Contents(format: format, purpose: purpose, keyEncryptionKeys: [:], macKeys: [:], signingKeys: [:])
         contents.keyEncryptionKeys["1"] = newKeyText()
+        contents.signingKeys[Self.checkpointKeyName] = Curve25519.Signing.PrivateKey().rawRepresentation.base64EncodedString()
         for purpose in MACPurpose.allCases {
             contents.macKeys[purpose.rawValue] = newKeyText()
         }
@@ -145,6 +152,12 @@ public final class FileKeySource: KeySource {
         return key
     }
 
+    static let checkpointKeyName = "ledger_checkpoint"
+
+    fileprivate static func decodeSigningKey(_ text: String) -> Curve25519.Signing.PrivateKey? {
+        Data(base64Encoded: text).flatMap { try? Curve25519.Signing.PrivateKey(rawRepresentation: $0) }
+    }
+
     private static func newKeyText() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
@@ -192,5 +205,17 @@ public final class FileKeySource: KeySource {
             unlink(temporary)
             throw VaultError.keyFile("cannot replace \(path)")
         }
+    }
+}
+
+extension FileKeySource: CheckpointSigner {
+    public func signCheckpoint(_ message: Data) throws -> Data {
+        guard let key = state.withLock({ $0.checkpointKey }) else { throw VaultError.keyFile("no ledger checkpoint key") }
+        return try key.signature(for: message)
+    }
+
+    public func checkpointPublicKey() throws -> Data {
+        guard let key = state.withLock({ $0.checkpointKey }) else { throw VaultError.keyFile("no ledger checkpoint key") }
+        return key.publicKey.rawRepresentation
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 public import KessaiCore
+public import Ledger
 import SQLKit
 public import Storage
 
@@ -29,12 +30,18 @@ public struct KeyRotation: Sendable {
     let database: KessaiDatabase
     let clock: any KessaiClock
     let batchSize: Int
+    let actor: LedgerActor
 
-    public init(vault: Vault, database: KessaiDatabase, clock: any KessaiClock, batchSize: Int = 500) {
+    public init(vault: Vault, database: KessaiDatabase, clock: any KessaiClock, batchSize: Int = 500, actor: LedgerActor = .system("key_rotation")) {
         self.vault = vault
         self.database = database
         self.clock = clock
         self.batchSize = batchSize
+        self.actor = actor
+    }
+
+    private func entry(_ step: String, _ objects: [String: String]) -> LedgerEntry {
+        LedgerEntry(time: clock.now(), actor: actor, action: "vault.key_rotation.\(step)", objects: objects)
     }
 
     /// The outcome of a rotation.
@@ -60,6 +67,7 @@ public struct KeyRotation: Sendable {
                     .columns("version", "state", "created_at")
                     .values(SQLBind(created), SQLBind("active"), SQLBind(now))
                     .run()
+                try await vault.ledger.record(entry("started", ["key_version": String(created)]), on: db)
             }
             active = created
         } else {
@@ -107,6 +115,7 @@ public struct KeyRotation: Sendable {
                 .from("vault_cards").where("kek_version", .in, old).first()?
                 .decode(column: "n", as: Int.self) ?? 0
             if left > 0 { throw RetryRewrap() }
+            try await vault.ledger.record(entry("retired", ["key_version": old.map(String.init).joined(separator: ",")]), on: db)
         }
     }
 
@@ -176,6 +185,7 @@ public struct KeyRotation: Sendable {
                     .run()
                 count += 1
             }
+            try await vault.ledger.record(entry("rewrapped", ["key_version": String(active), "count": String(count)]), on: db)
             return count
         }
     }

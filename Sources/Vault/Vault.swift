@@ -1,6 +1,6 @@
 public import Crypto
 public import KessaiCore
-import Logging
+public import Ledger
 public import SQLKit
 public import Storage
 
@@ -18,19 +18,16 @@ public enum AccessPurpose: String, Sendable {
     case investigation
 }
 
-/// Records each decryption before it happens. Today the record is a structured log line; the
-/// ledger replaces it with an entry committed with the read.
-public protocol VaultAccessRecorder: Sendable {
-    /// Called before the card is decrypted; if it throws, the card is not decrypted.
-    func willDecrypt(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws
-}
+/// Who is asking the vault, for the ledger entry every access writes.
+public struct AccessContext: Sendable {
+    public let actor: LedgerActor
+    public let requestID: String?
+    public let source: String?
 
-/// A ``VaultAccessRecorder`` that writes one structured log line per decryption.
-public struct LoggingAccessRecorder: VaultAccessRecorder {
-    let logger: Logger
-    public init(logger: Logger) { self.logger = logger }
-    public func willDecrypt(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws {
-        logger.notice("vault decrypt", metadata: ["token": "\(token)", "merchant": "\(merchant)", "purpose": "\(purpose.rawValue)"])
+    public init(actor: LedgerActor, requestID: String? = nil, source: String? = nil) {
+        self.actor = actor
+        self.requestID = requestID
+        self.source = source
     }
 }
 
@@ -50,7 +47,8 @@ public struct StoredCard: Sendable, Equatable {
 public struct Vault: Sendable {
     public let keyRing: KeyRing
     public let securityCodes: any SecurityCodeStore
-    let recorder: any VaultAccessRecorder
+    /// Every access is recorded here, in the same transaction as the access (no ledger, no vault).
+    public let ledger: Ledger
     let clock: any KessaiClock
     /// How long a security code may be held before authorization (at most 10 minutes).
     public let securityCodeLifetime: TimeInterval
@@ -61,13 +59,13 @@ public struct Vault: Sendable {
     public init(
         keyRing: KeyRing,
         securityCodes: any SecurityCodeStore,
-        recorder: any VaultAccessRecorder,
+        ledger: Ledger,
         clock: any KessaiClock,
         securityCodeLifetime: TimeInterval = Vault.maximumSecurityCodeLifetime
     ) {
         self.keyRing = keyRing
         self.securityCodes = securityCodes
-        self.recorder = recorder
+        self.ledger = ledger
         self.clock = clock
         self.securityCodeLifetime = min(max(securityCodeLifetime, 1), Vault.maximumSecurityCodeLifetime)
     }
@@ -107,8 +105,9 @@ public struct Vault: Sendable {
     ///   - merchant: the owning merchant.
     ///   - db: the caller's transaction, so the card and what refers to it commit together.
     /// - Returns: the fingerprint and key version used.
-    public func store(_ pan: PAN, token: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> StoredCard {
+    public func store(_ pan: PAN, token: PaymentMethodID, merchant: MerchantID, context: AccessContext, on db: any SQLDatabase) async throws -> StoredCard {
         let sealed = try seal(pan, token: token, merchant: merchant, version: try await keyRing.activeVersion(on: db))
+        try await ledger.record(tokenizeEntry(token: token, merchant: merchant, version: sealed.version, context: context), on: db)
         try await db.insert(into: "vault_cards")
             .columns("token", "merchant_id", "kek_version", "wrapped_key", "ciphertext", "fingerprint", "created_at")
             .values(
@@ -140,12 +139,12 @@ public struct Vault: Sendable {
     /// and the card is sealed again under the new one. On SQLite it is one transaction.
     /// - Parameter companionWithFingerprint: builds the companion once the fingerprint is known.
     public func store(
-        _ pan: PAN, token: PaymentMethodID, merchant: MerchantID, in database: KessaiDatabase,
+        _ pan: PAN, token: PaymentMethodID, merchant: MerchantID, context: AccessContext, in database: KessaiDatabase,
         companion companionWithFingerprint: @Sendable (String) -> CompanionRow
     ) async throws -> StoredCard {
         guard database.kind == .postgres else {
             return try await database.transaction { db in
-                let stored = try await store(pan, token: token, merchant: merchant, on: db)
+                let stored = try await store(pan, token: token, merchant: merchant, context: context, on: db)
                 let companion = companionWithFingerprint(stored.fingerprint)
                 try await db.execute(sql: companion.insert + " VALUES (\(binds: companion.values))") { _ in }
                 return stored
@@ -164,6 +163,8 @@ public struct Vault: Sendable {
             let card: SQLQueryString = """
                 WITH active AS (
                     SELECT version FROM vault_key_versions WHERE version = \(bind: version) AND state = 'active' FOR SHARE
+                ), ledger_entry AS (
+                    INSERT INTO ledger_pending (body) SELECT \(bind: tokenizeEntry(token: token, merchant: merchant, version: version, context: context).canonical) FROM active
                 ), stored_card AS (
                     INSERT INTO vault_cards (token, merchant_id, kek_version, wrapped_key, ciphertext, fingerprint, created_at)
                     SELECT \(bind: token.rawValue), \(bind: merchant.rawValue), active.version, \(bind: sealed.wrappedKey),
@@ -184,28 +185,37 @@ public struct Vault: Sendable {
         throw VaultError.noActiveKey
     }
 
-    /// Decrypts a stored card number. The access is recorded first; if recording fails, nothing
-    /// is decrypted.
+    /// Decrypts a stored card number. The ledger entry (who, why, which token) commits in the
+    /// same transaction as the read of the ciphertext, before anything is decrypted.
     /// - Parameters:
     ///   - token: the payment method id.
     ///   - merchant: the merchant asking; another merchant's token is ``VaultError/notFound``.
     ///   - purpose: why.
-    ///   - db: the connection or transaction to read on (and record on).
+    ///   - context: who, for the ledger.
+    ///   - database: where the card lives.
     /// - Returns: the card number.
     /// - Throws: ``VaultError/notFound``, ``VaultError/decryptionFailed(token:)``.
-    public func reveal(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, on db: any SQLDatabase) async throws -> PAN {
-        guard
-            let row = try await db.select()
-                .columns("kek_version", "wrapped_key", "ciphertext")
-                .from("vault_cards")
-                .where("token", .equal, token.rawValue)
-                .where("merchant_id", .equal, merchant.rawValue)
-                .first()
-        else { throw VaultError.notFound }
-        try await recorder.willDecrypt(token: token, merchant: merchant, purpose: purpose, on: db)
-        let version = try row.decode(column: "kek_version", as: Int.self)
-        let wrapped = try row.decode(column: "wrapped_key", as: Data.self)
-        let ciphertext = try row.decode(column: "ciphertext", as: Data.self)
+    public func reveal(
+        token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext, in database: KessaiDatabase
+    ) async throws -> PAN {
+        let (version, wrapped, ciphertext) = try await database.transaction { db -> (Int, Data, Data) in
+            guard
+                let row = try await db.select()
+                    .columns("kek_version", "wrapped_key", "ciphertext")
+                    .from("vault_cards")
+                    .where("token", .equal, token.rawValue)
+                    .where("merchant_id", .equal, merchant.rawValue)
+                    .first()
+            else { throw VaultError.notFound }
+            let version = try row.decode(column: "kek_version", as: Int.self)
+            try await ledger.record(
+                LedgerEntry(
+                    time: clock.now(), actor: context.actor, action: "vault.decrypt",
+                    objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
+                    purpose: purpose.rawValue, requestID: context.requestID, source: context.source),
+                on: db)
+            return (version, try row.decode(column: "wrapped_key", as: Data.self), try row.decode(column: "ciphertext", as: Data.self))
+        }
         let dataKey: SymmetricKey
         do {
             dataKey = try keyRing.source.unwrap(wrapped, version: version, context: Self.keyContext(token, merchant, version))
@@ -221,6 +231,13 @@ public struct Vault: Sendable {
         return pan
     }
 
+    func tokenizeEntry(token: PaymentMethodID, merchant: MerchantID, version: Int, context: AccessContext) -> LedgerEntry {
+        LedgerEntry(
+            time: clock.now(), actor: context.actor, action: "vault.tokenize",
+            objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
+            requestID: context.requestID, source: context.source)
+    }
+
     /// Holds a security code, sealed in memory, until the first authorization or
     /// ``securityCodeLifetime``.
     /// - Returns: `true` when held.
@@ -228,16 +245,41 @@ public struct Vault: Sendable {
         await securityCodes.hold(code, token: token, merchant: merchant, expiresAt: clock.now().addingTimeInterval(securityCodeLifetime))
     }
 
-    /// Takes the security code for an authorization, destroying it in the same step.
-    public func consumeSecurityCode(token: PaymentMethodID, merchant: MerchantID) async -> SecurityCode? {
-        await securityCodes.consume(token: token, merchant: merchant, now: clock.now())
+    /// Takes the security code for an authorization, destroying it in the same step. The taking
+    /// is recorded in the ledger; if it cannot be recorded the code is not returned (it is
+    /// destroyed all the same).
+    public func consumeSecurityCode(token: PaymentMethodID, merchant: MerchantID, context: AccessContext) async throws -> SecurityCode? {
+        guard let code = await securityCodes.consume(token: token, merchant: merchant, now: clock.now()) else { return nil }
+        try await ledger.record(
+            LedgerEntry(
+                time: clock.now(), actor: context.actor, action: "vault.cvc_consumed",
+                objects: ["token": token.rawValue, "merchant": merchant.rawValue], purpose: AccessPurpose.authorization.rawValue,
+                requestID: context.requestID, source: context.source))
+        return code
+    }
+
+    /// Destroys a held code without using it (a failed tokenization).
+    public func discardSecurityCode(token: PaymentMethodID, merchant: MerchantID) async {
+        _ = await securityCodes.consume(token: token, merchant: merchant, now: clock.now())
     }
 
     /// Destroys every security code past its time.
     /// - Returns: how many were destroyed.
     @discardableResult
-    public func destroyExpiredSecurityCodes() async -> Int {
-        await securityCodes.destroyExpired(now: clock.now()).count
+    public func destroyExpiredSecurityCodes() async throws -> Int {
+        let destroyed = await securityCodes.destroyExpired(now: clock.now())
+        guard !destroyed.isEmpty else { return 0 }
+        let now = clock.now()
+        try await ledger.database.transaction { db in
+            for token in destroyed {
+                try await ledger.record(
+                    LedgerEntry(
+                        time: now, actor: .system("security_code_expiry"), action: "vault.cvc_destroyed", objects: ["token": token.rawValue], outcome: "expired"
+                    ),
+                    on: db)
+            }
+        }
+        return destroyed.count
     }
 
     static func cardContext(_ token: PaymentMethodID, _ merchant: MerchantID) -> Data {

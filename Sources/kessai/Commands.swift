@@ -1,5 +1,6 @@
 import ArgumentParser
 import HTTP
+import KessaiCore
 import Merchants
 import Vault
 

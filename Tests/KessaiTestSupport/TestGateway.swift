@@ -1,5 +1,6 @@
 public import HTTP
 public import KessaiCore
+public import Ledger
 public import Logging
 import Merchants
 import SQLKit
@@ -163,4 +164,9 @@ public struct TestGateway: Sendable {
 extension Date {
     /// The same instant, for readable test setup.
     public static let testNow = Date(timeIntervalSince1970: 1_795_000_000)
+}
+
+extension AccessContext {
+    /// The context tests act in.
+    public static let test = AccessContext(actor: LedgerActor(.operator, "test"), requestID: "req_test")
 }

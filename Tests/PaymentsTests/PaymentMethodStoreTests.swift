@@ -20,7 +20,7 @@ struct PaymentMethodStoreTests {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
             let store = test.gateway.paymentMethods
-            let method = try await store.tokenize(try request(metadata: ["order": "1"]), merchant: shop.id, livemode: false)
+            let method = try await store.tokenize(try request(metadata: ["order": "1"]), merchant: shop.id, livemode: false, context: .test)
             #expect(method.card.last4 == "4242")
             #expect(method.card.cvcCheck == .unchecked)
             #expect(method.card.fingerprint == (try test.gateway.vault.fingerprint(of: PAN(TestCards.visa.number))))
@@ -40,7 +40,7 @@ struct PaymentMethodStoreTests {
             // A merchant that does not exist violates the foreign keys inside the write.
             let ghost = MerchantID.random()
             await #expect(throws: (any Error).self) {
-                _ = try await test.gateway.paymentMethods.tokenize(try request(), merchant: ghost, livemode: false)
+                _ = try await test.gateway.paymentMethods.tokenize(try request(), merchant: ghost, livemode: false, context: .test)
             }
             #expect(try await test.count("vault_cards") == 0)
             #expect(try await test.count("payment_methods") == 0)
@@ -53,13 +53,13 @@ struct PaymentMethodStoreTests {
     func consume(backend: TestBackend) async throws {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
-            let method = try await test.gateway.paymentMethods.tokenize(try request(TestCards.amex), merchant: shop.id, livemode: false)
+            let method = try await test.gateway.paymentMethods.tokenize(try request(TestCards.amex), merchant: shop.id, livemode: false, context: .test)
             let vault = test.gateway.vault
-            #expect(await vault.consumeSecurityCode(token: method.id, merchant: .random()) == nil)
-            let again = try await test.gateway.paymentMethods.tokenize(try request(TestCards.amex), merchant: shop.id, livemode: false)
-            let code = await vault.consumeSecurityCode(token: again.id, merchant: shop.id)
+            #expect(try await vault.consumeSecurityCode(token: method.id, merchant: .random(), context: .test) == nil)
+            let again = try await test.gateway.paymentMethods.tokenize(try request(TestCards.amex), merchant: shop.id, livemode: false, context: .test)
+            let code = try await vault.consumeSecurityCode(token: again.id, merchant: shop.id, context: .test)
             #expect(code == (try SecurityCode(TestCards.amex.cvc, brand: .amex)))
-            #expect(await vault.consumeSecurityCode(token: again.id, merchant: shop.id) == nil)
+            #expect(try await vault.consumeSecurityCode(token: again.id, merchant: shop.id, context: .test) == nil)
         }
     }
 }

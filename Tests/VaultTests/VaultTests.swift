@@ -1,6 +1,7 @@
 import Foundation
 import KessaiCore
 import KessaiTestSupport
+import Ledger
 import SQLKit
 import Storage
 import Synchronization
@@ -19,18 +20,19 @@ struct VaultTests {
             let pan = try PAN(TestCards.visa.number)
             let token = PaymentMethodID.random()
             _ = try await test.gateway.database.transaction { db in
-                try await vault.store(pan, token: token, merchant: owner.id, on: db)
+                try await vault.store(pan, token: token, merchant: owner.id, context: .test, on: db)
             }
-            let read = try await test.gateway.database.withConnection { db in
-                try await vault.reveal(token: token, merchant: owner.id, purpose: .investigation, on: db)
-            }
+            let read = try await vault.reveal(token: token, merchant: owner.id, purpose: .investigation, context: .test, in: test.gateway.database)
             #expect(read == pan)
             await #expect(throws: VaultError.notFound) {
-                try await test.gateway.database.withConnection { db in
-                    try await vault.reveal(token: token, merchant: other.id, purpose: .investigation, on: db)
-                }
+                try await vault.reveal(token: token, merchant: other.id, purpose: .investigation, context: .test, in: test.gateway.database)
             }
-            #expect(test.logs.all.contains { $0.contains("vault decrypt") && $0.contains(token.rawValue) && $0.contains("investigation") })
+            // Each read is in the ledger with its purpose; the refused one is not a read.
+            let reads = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: Int64.max, action: "vault.decrypt"))
+            #expect(reads.count == 1)
+            #expect(reads.first?.entry.objects["token"] == token.rawValue)
+            #expect(reads.first?.entry.purpose == "investigation")
+            #expect(reads.first?.entry.actor == LedgerActor(.operator, "test"))
         }
     }
 
@@ -43,8 +45,8 @@ struct VaultTests {
             let first = PaymentMethodID.random()
             let second = PaymentMethodID.random()
             try await database.transaction { db in
-                _ = try await vault.store(try PAN(TestCards.visa.number), token: first, merchant: merchant.id, on: db)
-                _ = try await vault.store(try PAN(TestCards.amex.number), token: second, merchant: merchant.id, on: db)
+                _ = try await vault.store(try PAN(TestCards.visa.number), token: first, merchant: merchant.id, context: .test, on: db)
+                _ = try await vault.store(try PAN(TestCards.amex.number), token: second, merchant: merchant.id, context: .test, on: db)
             }
             func row(_ token: PaymentMethodID) async throws -> (Data, Data) {
                 try await database.withConnection { db in
@@ -61,9 +63,7 @@ struct VaultTests {
                 }
             }
             func reveal(_ token: PaymentMethodID) async throws -> PAN {
-                try await database.withConnection { db in
-                    try await vault.reveal(token: token, merchant: merchant.id, purpose: .investigation, on: db)
-                }
+                try await vault.reveal(token: token, merchant: merchant.id, purpose: .investigation, context: .test, in: database)
             }
             let (firstKey, firstCipher) = try await row(first)
             let (secondKey, secondCipher) = try await row(second)
@@ -116,7 +116,7 @@ struct VaultTests {
                 let card = TestCards.all[index % TestCards.all.count]
                 let token = PaymentMethodID.random()
                 _ = try await gateway.database.transaction { db in
-                    try await gateway.vault.store(try PAN(card.number), token: token, merchant: merchant.id, on: db)
+                    try await gateway.vault.store(try PAN(card.number), token: token, merchant: merchant.id, context: .test, on: db)
                 }
                 tokens.append((token, card.number))
             }
@@ -129,7 +129,7 @@ struct VaultTests {
                 for _ in 0..<20 {
                     let token = PaymentMethodID.random()
                     _ = try await gateway.database.transaction { db in
-                        try await gateway.vault.store(try PAN(TestCards.visa.number), token: token, merchant: merchant.id, on: db)
+                        try await gateway.vault.store(try PAN(TestCards.visa.number), token: token, merchant: merchant.id, context: .test, on: db)
                     }
                     made.append((token, TestCards.visa.number))
                 }
@@ -153,9 +153,7 @@ struct VaultTests {
             #expect(states.map(\.0) == [1, 2])
             #expect(states.map(\.1) == ["retired", "active"])
             for (token, number) in tokens {
-                let pan = try await gateway.database.withConnection { db in
-                    try await gateway.vault.reveal(token: token, merchant: merchant.id, purpose: .investigation, on: db)
-                }
+                let pan = try await gateway.vault.reveal(token: token, merchant: merchant.id, purpose: .investigation, context: .test, in: gateway.database)
                 #expect(pan == (try PAN(number)))
             }
             // The retired key is gone from the key file itself.
@@ -175,7 +173,7 @@ struct VaultTests {
             let gateway = test.gateway
             let token = PaymentMethodID.random()
             _ = try await gateway.database.transaction { db in
-                try await gateway.vault.store(try PAN(TestCards.visa.number), token: token, merchant: merchant.id, on: db)
+                try await gateway.vault.store(try PAN(TestCards.visa.number), token: token, merchant: merchant.id, context: .test, on: db)
             }
             // Simulate a crash after step 1: version 2 created and active, version 1 retiring.
             let created = try gateway.keySource.createVersion()

@@ -1,0 +1,130 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import KessaiCore
+import Logging
+public import SQLKit
+public import Storage
+
+/// The tamper-evident record of every card-data access and security event.
+///
+/// Writing is two steps. ``record(_:on:)`` inserts the entry into `ledger_pending` on the
+/// caller's own transaction — so an access and its entry commit together, and writers never
+/// contend. ``sequence(limit:)`` then moves pending entries into the Merkle log in batches
+/// under one lock on `ledger_state`: it gives each its position, hashes it as an RFC 9162 leaf,
+/// and keeps the tree's compact range (and so its root) in `ledger_state`. Signed checkpoints
+/// of (size, root) anchor the log; see ``LedgerVerifier``.
+public struct Ledger: Sendable {
+    public let database: KessaiDatabase
+    let clock: any KessaiClock
+
+    public init(database: KessaiDatabase, clock: any KessaiClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// Records an entry on the caller's connection or transaction.
+    public func record(_ entry: LedgerEntry, on db: any SQLDatabase) async throws {
+        try await db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).run()
+    }
+
+    /// Records an entry in a statement of its own.
+    public func record(_ entry: LedgerEntry) async throws {
+        try await database.withConnection { db in try await record(entry, on: db) }
+    }
+
+    /// The log's current size and root, as `ledger_state` holds them.
+    public func head() async throws -> (size: Int, root: Data) {
+        try await database.withConnection { db in
+            let range = try await Self.state(on: db, lock: false)
+            return (range.size, range.root)
+        }
+    }
+
+    /// Moves up to `limit` pending entries into the log.
+    /// - Returns: how many were sequenced.
+    @discardableResult
+    public func sequence(limit: Int = 5_000) async throws -> Int {
+        try await database.transaction { db in
+            var range = try await Self.state(on: db, lock: true)
+            let pending = try await db.select().columns("id", "body").from("ledger_pending")
+                .orderBy("id").limit(limit).all()
+            guard !pending.isEmpty else { return 0 }
+            var ids: [Int64] = []
+            var rows: [[any Encodable & Sendable]] = []
+            ids.reserveCapacity(pending.count)
+            rows.reserveCapacity(pending.count)
+            for row in pending {
+                let body = try row.decode(column: "body", as: String.self)
+                ids.append(try row.decode(column: "id", as: Int64.self))
+                let seq = Int64(range.size)
+                let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: seq))
+                range.append(leaf)
+                let fields = LedgerEntry(canonical: body)
+                rows.append([
+                    seq, fields?.time ?? 0, fields?.actor.kind.rawValue ?? "", fields?.actor.id ?? "", fields?.action ?? "",
+                    fields?.objects["merchant"], fields?.objects["token"], fields?.requestID, body, leaf, range.root,
+                ])
+            }
+            for chunk in stride(from: 0, to: rows.count, by: 1_000) {
+                var insert = db.insert(into: "ledger_entries").columns(Self.entryColumns)
+                for row in rows[chunk..<min(chunk + 1_000, rows.count)] {
+                    insert = insert.values(row.map { SQLBind($0) })
+                }
+                try await insert.run()
+            }
+            for chunk in stride(from: 0, to: ids.count, by: 1_000) {
+                try await db.delete(from: "ledger_pending").where("id", .in, Array(ids[chunk..<min(chunk + 1_000, ids.count)])).run()
+            }
+            try await db.update("ledger_state").set("size", to: range.size).set("frontier", to: SQLBind(range.packed))
+                .where("id", .equal, 1).run()
+            return pending.count
+        }
+    }
+
+    /// Sequences everything pending.
+    public func sequenceAll() async throws {
+        while try await sequence() > 0 {}
+    }
+
+    static let entryColumns = [
+        "seq", "time", "actor_kind", "actor_id", "action", "merchant_id", "token", "request_id", "body", "leaf_hash", "root_after",
+    ]
+
+    static func state(on db: any SQLDatabase, lock: Bool) async throws -> CompactRange {
+        var query = db.select().columns("size", "frontier").from("ledger_state").where("id", .equal, 1)
+        if lock { query = query.for(.update) }
+        guard let row = try await query.first() else { throw LedgerError.corruptState("ledger_state has no row") }
+        let size = try row.decode(column: "size", as: Int.self)
+        let frontier = try row.decode(column: "frontier", as: Data.self)
+        guard let range = CompactRange(size: size, packed: frontier) else {
+            throw LedgerError.corruptState("ledger_state's frontier does not fit its size \(size)")
+        }
+        return range
+    }
+
+    /// Leaf hashes of positions `0..<size`, in order (for proofs).
+    public func leafHashes(upTo size: Int) async throws -> [Data] {
+        try await database.withConnection { db in
+            try await db.select().column("leaf_hash").from("ledger_entries").where("seq", .lessThan, size)
+                .orderBy("seq").all().map { try $0.decode(column: "leaf_hash", as: Data.self) }
+        }
+    }
+}
+
+/// Ledger failures that are not tampering findings (those are ``LedgerFinding``).
+public enum LedgerError: Error, CustomStringConvertible {
+    case corruptState(String)
+    case noSuchEntry(Int)
+    case badRange(String)
+
+    public var description: String {
+        switch self {
+        case .corruptState(let why): "ledger state is corrupt: \(why)"
+        case .noSuchEntry(let seq): "no ledger entry at position \(seq)"
+        case .badRange(let why): why
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Crypto
+import Foundation
+import KessaiCore
+import KessaiTestSupport
+import Ledger
+import SQLKit
+import Storage
+import Testing
+import Vault
+import Payments
+
+/// A ledger with real events in it: merchants, tokenizations, decryptions, failed logins.
+func populate(_ test: TestGateway, tokenizations: Int = 8) async throws -> [PaymentMethodID] {
+    let shop = try await test.merchant("Ledger Shop")
+    var tokens: [PaymentMethodID] = []
+    for index in 0..<tokenizations {
+        let card = TestCards.all[index % TestCards.all.count]
+        let pan = try PAN(card.number)
+        let method = try await test.gateway.paymentMethods.tokenize(
+            CardTokenization(
+                pan: pan, expiry: try CardExpiry(month: 12, year: 2030, now: .testNow),
+                securityCode: try SecurityCode(card.cvc, brand: pan.brand), billingDetails: .init(), metadata: [:]),
+            merchant: shop.id, livemode: false, context: .test)
+        tokens.append(method.id)
+        _ = try await test.gateway.vault.reveal(token: method.id, merchant: shop.id, purpose: .authorization, context: .test, in: test.gateway.database)
+    }
+    try await test.gateway.ledger.record(
+        LedgerEntry(time: test.clock.now(), actor: LedgerActor(.anonymous, "sk_test_****abcd"), action: "auth.failure", source: "203.0.113.9", outcome: "invalid"))
+    try await test.gateway.ledger.sequenceAll()
+    return tokens
+}
+
+extension TestGateway {
+    var verifier: LedgerVerifier {
+        get throws { LedgerVerifier(database: gateway.database, publicKey: try gateway.keySource.checkpointPublicKey()) }
+    }
+
+    func sql(_ body: @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        try await gateway.database.withConnection { db in try await body(db) }
+    }
+
+    func row(_ seq: Int) async throws -> (body: String, leaf: Data, root: Data) {
+        try await gateway.database.withConnection { db in
+            let row = try #require(try await db.select().columns("body", "leaf_hash", "root_after").from("ledger_entries").where("seq", .equal, seq).first())
+            return (try row.decode(column: "body", as: String.self), try row.decode(column: "leaf_hash", as: Data.self), try row.decode(column: "root_after", as: Data.self))
+        }
+    }
+}
+
+@Suite("Ledger: every access is recorded, and every kind of tampering is found with its position")
+struct TamperTests {
+    @Test("a clean log verifies, with its size and root, against its signed checkpoints", arguments: TestBackend.available)
+    func clean(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let tokens = try await populate(test)
+            let first = try #require(try await test.gateway.ledger.checkpoint(signer: test.gateway.keySource))
+            _ = try await populate(test, tokenizations: 2)
+            let second = try #require(try await test.gateway.ledger.checkpoint(signer: test.gateway.keySource))
+            #expect(try await test.gateway.ledger.checkpoint(signer: test.gateway.keySource) == nil, "nothing new, no checkpoint")
+            let report = try await test.verifier.verify()
+            #expect(report.isClean, "\(report.findings)")
+            #expect(report.size == second.size)
+            #expect(report.root == second.root)
+            #expect(report.checkpointsChecked == 2)
+            // What went in: merchant and keys, each tokenization and each decryption with its purpose.
+            let all = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max))
+            let actions = all.map(\.entry.action)
+            #expect(actions.filter { $0 == "vault.tokenize" }.count == 10)
+            #expect(actions.filter { $0 == "vault.decrypt" }.count == 10)
+            #expect(actions.contains("merchant.created") && actions.contains("api_key.issued") && actions.contains("auth.failure"))
+            let reads = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max, action: "vault.decrypt", token: tokens[3].rawValue))
+            #expect(reads.count == 1)
+            #expect(reads.first?.entry.purpose == "authorization")
+            // Proofs from the stored log verify against the signed roots.
+            let inclusion = try await test.gateway.ledger.inclusionProof(seq: 5, size: first.size)
+            #expect(inclusion.root == first.root)
+            #expect(Merkle.verifyInclusion(index: 5, size: first.size, leafHash: inclusion.leaf, proof: inclusion.proof, root: first.root))
+            let consistency = try await test.gateway.ledger.consistencyProof(old: first.size, new: second.size)
+            #expect(Merkle.verifyConsistency(oldSize: first.size, newSize: second.size, oldRoot: first.root, newRoot: second.root, proof: consistency.proof))
+        }
+    }
+
+    enum Tamper: String, CaseIterable, CustomStringConvertible {
+        case changeField, changeColumn, changeFieldAndFixLeaf, rewriteConsistently, delete, swap, insert, truncate, forgeCheckpoint
+        var description: String { rawValue }
+    }
+
+    static let cases: [(TestBackend, Tamper)] = TestBackend.available.flatMap { backend in Tamper.allCases.map { (backend, $0) } }
+
+    @Test("tampering is detected, with the position", arguments: cases)
+    func tamper(backend: TestBackend, tamper: Tamper) async throws {
+        try await TestGateway.with(backend) { test in
+            _ = try await populate(test)
+            let checkpoint = try #require(try await test.gateway.ledger.checkpoint(signer: test.gateway.keySource))
+            #expect(checkpoint.size > 15)
+            #expect(try await test.verifier.verify().isClean)
+            let target = 7
+            let (body, _, _) = try await test.row(target)
+            let forged = body.replacingOccurrences(of: "\"outcome\":\"success\"", with: "\"outcome\":\"failure\"")
+            #expect(forged != body)
+            var expected: (LedgerFinding.Kind, Int)
+            switch tamper {
+            case .changeField:
+                try await test.sql { db in try await db.update("ledger_entries").set("body", to: forged).where("seq", .equal, target).run() }
+                expected = (.alteredEntry, target)
+            case .changeColumn:
+                try await test.sql { db in try await db.update("ledger_entries").set("merchant_id", to: "acct_someoneelse").where("seq", .equal, target).run() }
+                expected = (.alteredColumns, target)
+            case .changeFieldAndFixLeaf:
+                let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: forged, seq: Int64(target)))
+                try await test.sql { db in
+                    try await db.update("ledger_entries").set("body", to: forged).set("leaf_hash", to: SQLBind(leaf)).where("seq", .equal, target).run()
+                }
+                expected = (.alteredEntry, target)
+            case .rewriteConsistently:
+                // The attacker recomputes everything that is not signed: leaves, roots, state.
+                try await test.sql { db in try await db.update("ledger_entries").set("body", to: forged).where("seq", .equal, target).run() }
+                try await Self.recomputeEverything(test)
+                expected = (.checkpointMismatch, 0)
+            case .delete:
+                try await test.sql { db in try await db.delete(from: "ledger_entries").where("seq", .equal, target).run() }
+                expected = (.missingEntry, target)
+            case .swap:
+                let (other, otherLeaf, otherRoot) = try await test.row(target + 4)
+                let (mine, mineLeaf, mineRoot) = try await test.row(target)
+                try await test.sql { db in
+                    try await db.update("ledger_entries").set("body", to: other).set("leaf_hash", to: SQLBind(otherLeaf)).set("root_after", to: SQLBind(otherRoot))
+                        .where("seq", .equal, target).run()
+                    try await db.update("ledger_entries").set("body", to: mine).set("leaf_hash", to: SQLBind(mineLeaf)).set("root_after", to: SQLBind(mineRoot))
+                        .where("seq", .equal, target + 4).run()
+                }
+                expected = (.wrongPosition, target)
+            case .insert:
+                // Make room at the target by moving everything after it up one, then put a forged entry there.
+                let size = checkpoint.size
+                try await test.sql { db in
+                    for seq in stride(from: size - 1, through: target, by: -1) {
+                        try await db.update("ledger_entries").set("seq", to: seq + 1).where("seq", .equal, seq).run()
+                    }
+                    let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: forged, seq: Int64(target)))
+                    try await db.insert(into: "ledger_entries").columns(
+                        "seq", "time", "actor_kind", "actor_id", "action", "merchant_id", "token", "request_id", "body", "leaf_hash", "root_after"
+                    ).values(
+                        SQLBind(target), SQLBind(Int64(0)), SQLBind("operator"), SQLBind("test"), SQLBind("vault.tokenize"), SQLBind(String?.none),
+                        SQLBind(String?.none), SQLBind(String?.none), SQLBind(forged), SQLBind(leaf), SQLBind(leaf)
+                    ).run()
+                }
+                expected = (.alteredEntry, target)
+            case .truncate:
+                try await test.sql { db in try await db.delete(from: "ledger_entries").where("seq", .greaterThanOrEqual, 15).run() }
+                expected = (.truncated, 15)
+            case .forgeCheckpoint:
+                try await test.sql { db in
+                    try await db.update("ledger_checkpoints").set("root", to: SQLBind(Data(repeating: 7, count: 32))).run()
+                }
+                expected = (.badSignature, checkpoint.size)
+            }
+            let report = try await test.verifier.verify()
+            #expect(!report.isClean)
+            #expect(
+                report.findings.contains { $0.kind == expected.0 && $0.position == expected.1 },
+                "expected \(expected.0) at \(expected.1); found \(report.findings)")
+            if tamper == .rewriteConsistently {
+                let finding = try #require(report.findings.first { $0.kind == .checkpointMismatch })
+                #expect(finding.detail.contains("from 0 to \(checkpoint.size - 1)"))
+            }
+        }
+    }
+
+    /// What an attacker with the database but not the signing key can do: make every stored hash
+    /// agree with the altered entries.
+    static func recomputeEverything(_ test: TestGateway) async throws {
+        try await test.sql { db in
+            let rows = try await db.select().columns("seq", "body").from("ledger_entries").orderBy("seq").all()
+            var range = CompactRange()
+            for row in rows {
+                let seq = try row.decode(column: "seq", as: Int.self)
+                let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: try row.decode(column: "body", as: String.self), seq: Int64(seq)))
+                range.append(leaf)
+                try await db.update("ledger_entries").set("leaf_hash", to: SQLBind(leaf)).set("root_after", to: SQLBind(range.root))
+                    .where("seq", .equal, seq).run()
+            }
+            try await db.update("ledger_state").set("size", to: range.size).set("frontier", to: SQLBind(range.packed)).run()
+        }
+    }
+
+    @Test("a copy of the checkpoints kept off the host still catches a truncation when the stored ones are deleted too", arguments: TestBackend.available)
+    func externalCheckpoints(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            _ = try await populate(test)
+            let file = test.directory + "/checkpoints.jsonl"
+            let checkpoint = try #require(try await test.gateway.ledger.checkpoint(signer: test.gateway.keySource, copyTo: file))
+            let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").compactMap { Checkpoint(jsonLine: String($0)) }
+            #expect(lines == [checkpoint])
+            try await test.sql { db in
+                try await db.delete(from: "ledger_entries").where("seq", .greaterThanOrEqual, 10).run()
+                try await db.delete(from: "ledger_checkpoints").run()
+            }
+            try await TamperTests.recomputeEverything(test)
+            #expect(try await test.verifier.verify().isClean, "without the off-host copy the truncation is invisible")
+            let report = try await test.verifier.verify(external: lines)
+            #expect(report.findings.contains { $0.kind == .truncated && $0.position == 10 })
+        }
+    }
+
+    @Test("a card cannot be decrypted without its ledger entry", arguments: TestBackend.available)
+    func noReadWithoutEntry(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let tokens = try await populate(test, tokenizations: 1)
+            let merchant = try #require(try await test.gateway.merchants.list().first?.merchant.id)
+            func decrypts() async throws -> Int {
+                try await test.gateway.database.withConnection { db in
+                    try await db.select().column("seq").from("ledger_entries").where("action", .equal, "vault.decrypt").all().count
+                }
+            }
+            let before = try await decrypts()
+            #expect(before == 1)
+            // Break the ledger: the read must fail rather than go unrecorded.
+            try await test.sql { db in try await db.run("DROP TABLE ledger_pending") }
+            await #expect(throws: (any Error).self) {
+                _ = try await test.gateway.vault.reveal(token: tokens[0], merchant: merchant, purpose: .investigation, context: .test, in: test.gateway.database)
+            }
+            #expect(try await decrypts() == before)
+        }
+    }
+}
