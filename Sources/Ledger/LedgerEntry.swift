@@ -78,22 +78,46 @@ public struct LedgerEntry: Sendable, Equatable {
 
     /// Parses a canonical encoding back; `nil` when it is not one (the verifier reports that).
     public init?(canonical text: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let action = object["action"] as? String,
-              let actor = object["actor"] as? [String: Any], let actorID = actor["id"] as? String,
-              let kindText = actor["kind"] as? String, let kind = LedgerActor.Kind(rawValue: kindText),
-              let objects = object["objects"] as? [String: String],
-              let outcome = object["outcome"] as? String,
-              let time = (object["time"] as? NSNumber)?.int64Value
-        else { return nil }
+        guard let members = CanonicalParser.parse(text) else { return nil }
+        var action: String?
+        var actor: LedgerActor?
+        var objects: [String: String]?
+        var outcome: String?
+        var time: Int64?
+        for (key, value) in members {
+            switch (key, value) {
+            case ("action", .string(let text)): action = text
+            case ("actor", .object(let fields)):
+                var id: String?
+                var kind: LedgerActor.Kind?
+                for (name, field) in fields {
+                    if case .string(let text) = field {
+                        if name == "id" { id = text } else if name == "kind" { kind = LedgerActor.Kind(rawValue: text) }
+                    }
+                }
+                if let id, let kind { actor = LedgerActor(kind, id) }
+            case ("objects", .object(let fields)):
+                var map: [String: String] = [:]
+                for (name, field) in fields {
+                    guard case .string(let text) = field else { return nil }
+                    map[name] = text
+                }
+                objects = map
+            case ("outcome", .string(let text)): outcome = text
+            case ("purpose", .string(let text)): purpose = text
+            case ("request_id", .string(let text)): requestID = text
+            case ("source", .string(let text)): source = text
+            case ("time", .int(let value)): time = value
+            default: return nil
+            }
+        }
+        guard let action, let actor, let objects, let outcome, let time else { return nil }
         self.time = time
-        self.actor = LedgerActor(kind, actorID)
+        self.actor = actor
         self.action = action
         self.objects = objects
-        self.purpose = object["purpose"] as? String
-        self.requestID = object["request_id"] as? String
-        self.source = object["source"] as? String
         self.outcome = outcome
+        // Canonical means exactly what this type writes: same order, no spaces, no extras.
         guard self.canonical == text else { return nil }
     }
 
