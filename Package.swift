@@ -71,6 +71,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Operators",
+            dependencies: [
+                "KessaiCore", "Storage", "Ledger",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Payments",
             dependencies: [
                 "KessaiCore", "Storage", "Vault",
@@ -81,7 +89,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "kessai",
             dependencies: [
-                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger",
+                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger", "Operators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,7 +110,7 @@ let package = Package(
         .target(
             name: "KessaiTestSupport",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", "Ledger", .product(name: "SQLKit", package: "sql-kit"),
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "HTTP", "Ledger", "Operators", .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/KessaiTestSupport",
@@ -139,8 +147,9 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: [
-                "HTTP", "KessaiTestSupport",
+                "HTTP", "KessaiTestSupport", "Ledger", "Merchants",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -16,6 +16,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     HealthController(database: gateway.database).register(on: router)
     PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, clock: gateway.clock)
         .register(on: router)
+    LedgerController(gateway: gateway).register(on: router)
     return router
 }
 

@@ -41,24 +41,33 @@ struct Authenticator: Sendable {
         case (.secret, .secret), (.publishable, .publishable):
             return key
         case (.secret, .publishable):
-            fail(context, reason: "wrong_kind", hint: Self.hint(presented))
+            try await fail(context, reason: "wrong_kind", hint: Self.hint(presented), key: key)
             throw APIError(
                 kind: .permission, code: "secret_key_required",
                 message: "This API call cannot be made with a publishable API key. Use your secret key, from your server.", status: 403)
         case (.publishable, .secret):
-            fail(context, reason: "wrong_kind", hint: Self.hint(presented))
+            try await fail(context, reason: "wrong_kind", hint: Self.hint(presented), key: key)
             throw APIError(
                 kind: .permission, code: "publishable_key_required",
                 message: "Card details must be sent from the buyer's browser with your publishable key, never from your server with a secret key.", status: 403)
         }
     }
 
-    private func fail(_ context: KessaiRequestContext, reason: String, hint: String?) {
+    /// Logs and records a refused key. The key is named only masked.
+    private func fail(_ context: KessaiRequestContext, reason: String, hint: String?, key: AuthenticatedKey? = nil) async throws {
         context.logger.warning(
             "authentication failed",
             metadata: [
                 "event": "auth_failure", "reason": .string(reason), "key": .string(hint ?? "none"), "remote": .string(context.remoteAddress),
             ])
+        var objects: [String: String] = [:]
+        if let key {
+            objects = ["merchant": key.merchant.rawValue, "api_key": key.id.rawValue]
+        }
+        try await ledger.record(
+            LedgerEntry(
+                time: clock.now(), actor: LedgerActor(.anonymous, hint ?? "none"), action: "auth.failure", objects: objects,
+                requestID: context.requestID.rawValue, source: context.remoteAddress, outcome: reason))
     }
 
     static func presentedKey(_ request: Request) -> String? {

@@ -2,6 +2,7 @@ public import KessaiCore
 public import Ledger
 public import Logging
 public import Merchants
+public import Operators
 public import Payments
 public import Storage
 public import Vault
@@ -65,6 +66,7 @@ public struct Gateway: Sendable {
     public let vault: Vault
     public let ledger: Ledger
     public let merchants: MerchantStore
+    public let operatorTokens: OperatorTokenStore
     public let paymentMethods: PaymentMethodStore
     public let clock: any KessaiClock
     public let logger: Logger
@@ -111,7 +113,9 @@ public struct Gateway: Sendable {
             let merchants = MerchantStore(database: database, hasher: KeySourceHasher(source: keySource), ledger: ledger, clock: clock)
             let gateway = Gateway(
                 configuration: configuration, database: database, keySource: keySource, vault: vault, ledger: ledger,
-                merchants: merchants, paymentMethods: PaymentMethodStore(database: database, vault: vault, clock: clock),
+                merchants: merchants,
+                operatorTokens: OperatorTokenStore(database: database, ledger: ledger, clock: clock) { try KeySourceHasher(source: keySource).hash($0) },
+                paymentMethods: PaymentMethodStore(database: database, vault: vault, clock: clock),
                 clock: clock, logger: logger
             )
             if configuration.mode == .development, createDemoMerchant, try await merchants.count() == 0 {

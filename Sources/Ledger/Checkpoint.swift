@@ -63,10 +63,10 @@ public struct Checkpoint: Sendable, Equatable, Codable {
     /// Parses a line written by ``jsonLine``.
     public init?(jsonLine: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any],
-              let size = (object["size"] as? NSNumber)?.intValue, let time = (object["time"] as? NSNumber)?.int64Value,
-              let root = (object["root"] as? String).flatMap({ Data(base64Encoded: $0) }),
-              let signature = (object["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
-              let keyID = object["key_id"] as? String
+            let size = (object["size"] as? NSNumber)?.intValue, let time = (object["time"] as? NSNumber)?.int64Value,
+            let root = (object["root"] as? String).flatMap({ Data(base64Encoded: $0) }),
+            let signature = (object["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
+            let keyID = object["key_id"] as? String
         else { return nil }
         self.init(size: size, root: root, time: time, signature: signature, keyID: keyID)
     }

@@ -1,12 +1,13 @@
+public import KessaiCore
+import Logging
+public import SQLKit
+public import Storage
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import KessaiCore
-import Logging
-public import SQLKit
-public import Storage
 
 /// The tamper-evident record of every card-data access and security event.
 ///

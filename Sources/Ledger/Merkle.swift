@@ -1,4 +1,5 @@
 public import Crypto
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else

@@ -128,7 +128,10 @@ public struct LedgerVerifier: Sendable {
                 while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
                     let checkpoint = checkpoints[nextCheckpoint]
                     if checkpoint.root != range.root {
-                        note(.checkpointMismatch, lastGood, "the log up to \(checkpoint.size) no longer has the signed root; the change is at a position from \(lastGood) to \(checkpoint.size - 1)")
+                        note(
+                            .checkpointMismatch, lastGood,
+                            "the log up to \(checkpoint.size) no longer has the signed root; the change is at a position from \(lastGood) to \(checkpoint.size - 1)"
+                        )
                     } else {
                         lastGood = checkpoint.size
                     }

@@ -172,5 +172,20 @@ public enum Schema {
                 """,
             ]
         ),
+        Migration(
+            version: 5,
+            name: "operator_tokens",
+            both: [
+                """
+                CREATE TABLE operator_tokens (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    revoked_at BIGINT
+                )
+                """
+            ]
+        ),
     ]
 }

@@ -10,7 +10,9 @@ struct Bench: AsyncParsableCommand {
     struct LedgerBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ledger",
-            abstract: "Ledger appends per second with several writers (each entry its own statement, as accesses record them; the sequencer batches), then verify rate.")
+            abstract:
+                "Ledger appends per second with several writers (each entry its own statement, as accesses record them; the sequencer batches), then verify rate."
+        )
         @OptionGroup var options: GatewayOptions
         @Option(help: "Entries to append.") var entries = 200_000
         @Option(help: "Concurrent writers.") var writers = 8
@@ -62,8 +64,14 @@ struct Bench: AsyncParsableCommand {
                 let verifyStarted = ContinuousClock.now
                 let report = try await LedgerVerifier(database: database, publicKey: gateway.keySource.checkpointPublicKey()).verify()
                 let verifySeconds = Self.seconds(ContinuousClock.now - verifyStarted)
-                say(String(format: "ledger appends: %d entries, %d writers, %.2f s, %.0f entries/s (recorded and sequenced into the Merkle log)", appended, writers, appendSeconds, Double(appended) / appendSeconds))
-                say(String(format: "ledger verify:  %d entries, %.2f s, %.0f entries/s, %@", report.size, verifySeconds, Double(report.size) / verifySeconds, report.isClean ? "clean" : "FINDINGS"))
+                say(
+                    String(
+                        format: "ledger appends: %d entries, %d writers, %.2f s, %.0f entries/s (recorded and sequenced into the Merkle log)", appended,
+                        writers, appendSeconds, Double(appended) / appendSeconds))
+                say(
+                    String(
+                        format: "ledger verify:  %d entries, %.2f s, %.0f entries/s, %@", report.size, verifySeconds, Double(report.size) / verifySeconds,
+                        report.isClean ? "clean" : "FINDINGS"))
             } catch {
                 await gateway.close()
                 throw error

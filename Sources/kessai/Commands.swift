@@ -146,3 +146,41 @@ struct VaultCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct OperatorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operators", abstract: "Operator credentials.", subcommands: [CreateToken.self, RevokeToken.self])
+
+    struct CreateToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-token", abstract: "Create an operator token (op_…) for operator endpoints; shown once.")
+        @OptionGroup var options: GatewayOptions
+        @Argument(help: "Who or what uses it, e.g. checkpoint-monitor.") var name: String
+
+        func run() async throws {
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            do {
+                let (id, token) = try await gateway.operatorTokens.create(name: name, actor: MerchantStore.localOperator)
+                say("operator token \(id) for \(name):\n\(token.exposed)\nShown this once.")
+            } catch {
+                await gateway.close()
+                throw error
+            }
+            await gateway.close()
+        }
+    }
+
+    struct RevokeToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Revoke an operator token by id (optok_…).")
+        @OptionGroup var options: GatewayOptions
+        @Argument var id: String
+
+        func run() async throws {
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            let revoked = (try? await gateway.operatorTokens.revoke(id: id, actor: MerchantStore.localOperator)) ?? false
+            await gateway.close()
+            guard revoked else { throw ValidationError("no token \(id) in force") }
+            say("revoked \(id)")
+        }
+    }
+}

@@ -7,7 +7,7 @@ struct Kessai: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kessai",
         abstract: "Kessai, a card payment gateway whose stolen database cannot be opened.",
-        subcommands: [Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, Bench.self]
+        subcommands: [Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, Bench.self]
     )
 }
 

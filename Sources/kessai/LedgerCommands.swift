@@ -37,7 +37,9 @@ struct LedgerCommand: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - started
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 for finding in report.findings { say("TAMPERED: \(finding)") }
-                say("size \(report.size) root \(Hex.encode(report.root)) checkpoints \(report.checkpointsChecked) verified in \(String(format: "%.3f", seconds)) s")
+                say(
+                    "size \(report.size) root \(Hex.encode(report.root)) checkpoints \(report.checkpointsChecked) verified in \(String(format: "%.3f", seconds)) s"
+                )
             } catch {
                 await gateway.close()
                 throw error
@@ -93,7 +95,9 @@ struct LedgerCommand: AsyncParsableCommand {
         }
 
         static func render(_ rows: [LedgerQuery.Row], json: Bool, csv: Bool) -> String {
-            let columns = ["seq", "time", "actor_kind", "actor_id", "action", "merchant", "token", "payment_intent", "purpose", "request_id", "source", "outcome"]
+            let columns = [
+                "seq", "time", "actor_kind", "actor_id", "action", "merchant", "token", "payment_intent", "purpose", "request_id", "source", "outcome",
+            ]
             func values(_ row: LedgerQuery.Row) -> [String] {
                 let e = row.entry
                 let time = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(e.time) / 1000))
@@ -149,18 +153,26 @@ struct LedgerCommand: AsyncParsableCommand {
             do {
                 if let seq {
                     let proof = try await gateway.ledger.inclusionProof(seq: seq, size: size)
-                    say(JSONValue.object([
-                        ("seq", .int(Int64(seq))), ("size", .int(Int64(proof.size))), ("leaf_hash", .string(Hex.encode(proof.leaf))),
-                        ("root", .string(Hex.encode(proof.root))), ("proof", .array(proof.proof.map { .string(Hex.encode($0)) })),
-                        ("verified", .bool(Merkle.verifyInclusion(index: seq, size: proof.size, leafHash: proof.leaf, proof: proof.proof, root: proof.root))),
-                    ]).serialized())
+                    say(
+                        JSONValue.object([
+                            ("seq", .int(Int64(seq))), ("size", .int(Int64(proof.size))), ("leaf_hash", .string(Hex.encode(proof.leaf))),
+                            ("root", .string(Hex.encode(proof.root))), ("proof", .array(proof.proof.map { .string(Hex.encode($0)) })),
+                            (
+                                "verified",
+                                .bool(Merkle.verifyInclusion(index: seq, size: proof.size, leafHash: proof.leaf, proof: proof.proof, root: proof.root))
+                            ),
+                        ]).serialized())
                 } else if let old, let new {
                     let proof = try await gateway.ledger.consistencyProof(old: old, new: new)
-                    say(JSONValue.object([
-                        ("old", .int(Int64(old))), ("new", .int(Int64(new))), ("old_root", .string(Hex.encode(proof.oldRoot))),
-                        ("new_root", .string(Hex.encode(proof.newRoot))), ("proof", .array(proof.proof.map { .string(Hex.encode($0)) })),
-                        ("verified", .bool(Merkle.verifyConsistency(oldSize: old, newSize: new, oldRoot: proof.oldRoot, newRoot: proof.newRoot, proof: proof.proof))),
-                    ]).serialized())
+                    say(
+                        JSONValue.object([
+                            ("old", .int(Int64(old))), ("new", .int(Int64(new))), ("old_root", .string(Hex.encode(proof.oldRoot))),
+                            ("new_root", .string(Hex.encode(proof.newRoot))), ("proof", .array(proof.proof.map { .string(Hex.encode($0)) })),
+                            (
+                                "verified",
+                                .bool(Merkle.verifyConsistency(oldSize: old, newSize: new, oldRoot: proof.oldRoot, newRoot: proof.newRoot, proof: proof.proof))
+                            ),
+                        ]).serialized())
                 } else {
                     throw ValidationError("give --seq, or --old and --new")
                 }

@@ -26,27 +26,57 @@ enum Vectors {
         (2, 0, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"]),
         (2, 1, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"]),
         (3, 2, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
-        (5, 1, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        (
+            5, 1,
+            [
+                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
                 "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
-        (8, 0, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            ]
+        ),
+        (
+            8, 0,
+            [
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
                 "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-        (8, 5, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ]
+        ),
+        (
+            8, 5,
+            [
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
                 "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ]
+        ),
     ]
 
     static let consistency: [(old: Int, new: Int, proof: [String])] = [
         (1, 1, []),
-        (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        (
+            1, 8,
+            [
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
                 "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-        (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
-        (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ]
+        ),
+        (
+            2, 5,
+            [
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            ]
+        ),
+        (
+            6, 8,
+            [
+                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
                 "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ]
+        ),
     ]
 
     static func hex(_ text: String) -> Data {
@@ -156,9 +186,15 @@ struct MerkleTests {
         let publicKey = try signer.checkpointPublicKey()
         #expect(checkpoint.verify(publicKey: publicKey))
         #expect(Checkpoint(jsonLine: checkpoint.jsonLine) == checkpoint)
-        #expect(!Checkpoint(size: 7, root: checkpoint.root, time: checkpoint.time, signature: checkpoint.signature, keyID: checkpoint.keyID).verify(publicKey: publicKey))
-        #expect(!Checkpoint(size: 8, root: Vectors.roots[6], time: checkpoint.time, signature: checkpoint.signature, keyID: checkpoint.keyID).verify(publicKey: publicKey))
-        #expect(!Checkpoint(size: 8, root: checkpoint.root, time: checkpoint.time + 1, signature: checkpoint.signature, keyID: checkpoint.keyID).verify(publicKey: publicKey))
+        #expect(
+            !Checkpoint(size: 7, root: checkpoint.root, time: checkpoint.time, signature: checkpoint.signature, keyID: checkpoint.keyID).verify(
+                publicKey: publicKey))
+        #expect(
+            !Checkpoint(size: 8, root: Vectors.roots[6], time: checkpoint.time, signature: checkpoint.signature, keyID: checkpoint.keyID).verify(
+                publicKey: publicKey))
+        #expect(
+            !Checkpoint(size: 8, root: checkpoint.root, time: checkpoint.time + 1, signature: checkpoint.signature, keyID: checkpoint.keyID).verify(
+                publicKey: publicKey))
         #expect(!checkpoint.verify(publicKey: try Signer().checkpointPublicKey()))
     }
 
@@ -167,7 +203,10 @@ struct MerkleTests {
         let entry = LedgerEntry(
             time: Date(timeIntervalSince1970: 1_795_000_000.5), actor: LedgerActor(.merchantKey, "key_abc"), action: "vault.decrypt",
             objects: ["token": "pm_1", "merchant": "acct_1", "key_version": "2"], purpose: "authorization", requestID: "req_1", source: "127.0.0.1")
-        #expect(entry.canonical == #"{"action":"vault.decrypt","actor":{"id":"key_abc","kind":"merchant_key"},"objects":{"key_version":"2","merchant":"acct_1","token":"pm_1"},"outcome":"success","purpose":"authorization","request_id":"req_1","source":"127.0.0.1","time":1795000000500}"#)
+        #expect(
+            entry.canonical
+                == #"{"action":"vault.decrypt","actor":{"id":"key_abc","kind":"merchant_key"},"objects":{"key_version":"2","merchant":"acct_1","token":"pm_1"},"outcome":"success","purpose":"authorization","request_id":"req_1","source":"127.0.0.1","time":1795000000500}"#
+        )
         #expect(LedgerEntry(canonical: entry.canonical) == entry)
         #expect(LedgerEntry(canonical: entry.canonical.replacingOccurrences(of: ":", with: " : ")) == nil)
         #expect(LedgerEntry(canonical: "{}") == nil)

@@ -3,11 +3,11 @@ import Foundation
 import KessaiCore
 import KessaiTestSupport
 import Ledger
+import Payments
 import SQLKit
 import Storage
 import Testing
 import Vault
-import Payments
 
 /// A ledger with real events in it: merchants, tokenizations, decryptions, failed logins.
 func populate(_ test: TestGateway, tokenizations: Int = 8) async throws -> [PaymentMethodID] {
@@ -25,7 +25,8 @@ func populate(_ test: TestGateway, tokenizations: Int = 8) async throws -> [Paym
         _ = try await test.gateway.vault.reveal(token: method.id, merchant: shop.id, purpose: .authorization, context: .test, in: test.gateway.database)
     }
     try await test.gateway.ledger.record(
-        LedgerEntry(time: test.clock.now(), actor: LedgerActor(.anonymous, "sk_test_****abcd"), action: "auth.failure", source: "203.0.113.9", outcome: "invalid"))
+        LedgerEntry(
+            time: test.clock.now(), actor: LedgerActor(.anonymous, "sk_test_****abcd"), action: "auth.failure", source: "203.0.113.9", outcome: "invalid"))
     try await test.gateway.ledger.sequenceAll()
     return tokens
 }
@@ -42,7 +43,10 @@ extension TestGateway {
     func row(_ seq: Int) async throws -> (body: String, leaf: Data, root: Data) {
         try await gateway.database.withConnection { db in
             let row = try #require(try await db.select().columns("body", "leaf_hash", "root_after").from("ledger_entries").where("seq", .equal, seq).first())
-            return (try row.decode(column: "body", as: String.self), try row.decode(column: "leaf_hash", as: Data.self), try row.decode(column: "root_after", as: Data.self))
+            return (
+                try row.decode(column: "body", as: String.self), try row.decode(column: "leaf_hash", as: Data.self),
+                try row.decode(column: "root_after", as: Data.self)
+            )
         }
     }
 }
@@ -124,8 +128,10 @@ struct TamperTests {
                 let (other, otherLeaf, otherRoot) = try await test.row(target + 4)
                 let (mine, mineLeaf, mineRoot) = try await test.row(target)
                 try await test.sql { db in
-                    try await db.update("ledger_entries").set("body", to: other).set("leaf_hash", to: SQLBind(otherLeaf)).set("root_after", to: SQLBind(otherRoot))
-                        .where("seq", .equal, target).run()
+                    try await db.update("ledger_entries").set("body", to: other).set("leaf_hash", to: SQLBind(otherLeaf)).set(
+                        "root_after", to: SQLBind(otherRoot)
+                    )
+                    .where("seq", .equal, target).run()
                     try await db.update("ledger_entries").set("body", to: mine).set("leaf_hash", to: SQLBind(mineLeaf)).set("root_after", to: SQLBind(mineRoot))
                         .where("seq", .equal, target + 4).run()
                 }
@@ -218,7 +224,8 @@ struct TamperTests {
             // Break the ledger: the read must fail rather than go unrecorded.
             try await test.sql { db in try await db.run("DROP TABLE ledger_pending") }
             await #expect(throws: (any Error).self) {
-                _ = try await test.gateway.vault.reveal(token: tokens[0], merchant: merchant, purpose: .investigation, context: .test, in: test.gateway.database)
+                _ = try await test.gateway.vault.reveal(
+                    token: tokens[0], merchant: merchant, purpose: .investigation, context: .test, in: test.gateway.database)
             }
             #expect(try await decrypts() == before)
         }

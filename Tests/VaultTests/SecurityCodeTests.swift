@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KessaiCore
 import KessaiTestSupport
+import Ledger
 import SQLKit
 import Storage
 import Testing
@@ -85,6 +86,8 @@ struct SecurityCodeTests {
             #expect(await test.gateway.vault.securityCodes.isHeld(token: tokens[0], now: test.clock.now()))
             test.clock.advance(by: 61)
             #expect(try await test.gateway.vault.destroyExpiredSecurityCodes() == TestCards.all.count)
+            let destroyed = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max, action: "vault.cvc_destroyed"))
+            #expect(Set(destroyed.compactMap { $0.entry.objects["token"] }) == Set(tokens.map(\.rawValue)))
             for token in tokens {
                 #expect(try await test.gateway.vault.consumeSecurityCode(token: token, merchant: shop.id, context: .test) == nil)
             }

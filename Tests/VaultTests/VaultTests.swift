@@ -139,6 +139,10 @@ struct VaultTests {
             tokens += try await during
             #expect(outcome.newVersion == 2)
             #expect(outcome.retiredVersions == [1])
+            let steps = try await gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry.action).filter { $0.hasPrefix("vault.key_rotation.") }
+            #expect(steps.first == "vault.key_rotation.started")
+            #expect(steps.last == "vault.key_rotation.retired")
+            #expect(steps.contains("vault.key_rotation.rewrapped"))
             #expect(progress.last?.done == outcome.rewrapped)
             // Nothing may be left under the old version, even what was written during the rotation.
             let remaining = try await gateway.database.withConnection { db in
