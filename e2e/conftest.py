@@ -97,5 +97,10 @@ def server(request):
     url = make_database(os.environ["KESSAI_E2E_PG_URL"]) if request.param == "postgres" else None
     srv = Server(request.param, workdir, url)
     srv.start()
+    # The Stripe library talks to this server only, never to the network.
+    import stripe
+    stripe.api_base = srv.base
+    stripe.max_network_retries = 0
     yield srv
     srv.stop()
+    stripe.api_base = "http://127.0.0.1:9"  # a closed local port: a stray call fails at once

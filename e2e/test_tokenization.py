@@ -32,13 +32,6 @@ def tokenize(server, number, cvc, **extra):
     )
 
 
-@pytest.fixture(autouse=True)
-def point_stripe_at(server):
-    stripe.api_base = server.base
-    stripe.max_network_retries = 0
-    yield
-
-
 def test_tokenize_and_retrieve_with_the_stripe_library(server):
     pm = tokenize(server, "4242424242424242", "739",
                   billing_details={"name": "山田 太郎", "email": "taro@example.jp"},
