@@ -21,6 +21,9 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds a security code may wait for its first authorization, 1 to 600 (KESSAI_SECURITY_CODE_TTL; default 600).")
     var securityCodeTTL: Int?
 
+    @Option(name: .customLong("checkpoint-copy"), help: "Append every ledger checkpoint to this file too, ideally on another host's mount (KESSAI_CHECKPOINT_COPY).")
+    var checkpointCopy: String?
+
     func run() async throws {
         // Run Swift concurrency on NIO's event loops: request handlers and database I/O then
         // share threads instead of hopping between the dispatch pool and the event loops.
@@ -36,6 +39,7 @@ struct Serve: AsyncParsableCommand {
             guard (1...600).contains(ttl) else { throw ValidationError("--security-code-ttl must be 1…600 seconds") }
             configuration.securityCodeLifetime = Double(ttl)
         }
+        configuration.checkpointCopyFile = checkpointCopy ?? env["KESSAI_CHECKPOINT_COPY"]
         let logger = try options.makeLogger()
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)
         Announce.development(announcements, configuration: configuration)
