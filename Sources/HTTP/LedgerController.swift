@@ -25,16 +25,17 @@ struct LedgerController: Sendable {
             throw APIError(kind: .invalidRequest, code: "resource_missing", message: "No checkpoint has been signed yet.", status: 404)
         }
         let publicKey = try gateway.keySource.checkpointPublicKey()
-        return JSONResponse.make(.object([
-            ("object", "ledger_checkpoint"),
-            ("size", .int(Int64(latest.size))),
-            ("root_hash", .string(latest.root.base64EncodedString())),
-            ("timestamp", .int(latest.time)),
-            ("signed_note", .string(String(decoding: Checkpoint.signedText(size: latest.size, root: latest.root, time: latest.time), as: UTF8.self))),
-            ("signature", .string(latest.signature.base64EncodedString())),
-            ("key_id", .string(latest.keyID)),
-            ("public_key", .string(publicKey.base64EncodedString())),
-            ("algorithm", "Ed25519"),
-        ]))
+        return JSONResponse.make(
+            .object([
+                ("object", "ledger_checkpoint"),
+                ("size", .int(Int64(latest.size))),
+                ("root_hash", .string(latest.root.base64EncodedString())),
+                ("timestamp", .int(latest.time)),
+                ("signed_note", .string(String(decoding: Checkpoint.signedText(size: latest.size, root: latest.root, time: latest.time), as: UTF8.self))),
+                ("signature", .string(latest.signature.base64EncodedString())),
+                ("key_id", .string(latest.keyID)),
+                ("public_key", .string(publicKey.base64EncodedString())),
+                ("algorithm", "Ed25519"),
+            ]))
     }
 }

@@ -78,8 +78,23 @@ public struct LedgerVerifier: Sendable {
         var nextCheckpoint = 0
         var lastGood = 0
 
-        var range = CompactRange()
-        var expected = 0
+        // After pruning, the online log starts where the last exported segment ended, from the
+        // tree state kept for it; that state must have the signed root at that size.
+        let (start, startRange) = try await LedgerRetention(ledger: Ledger(database: database, clock: SystemClock())).onlineStart()
+        var range = startRange
+        var expected = start
+        if start > 0 {
+            if let anchor = checkpoints.first(where: { $0.size == start }) {
+                if anchor.root != range.root {
+                    note(.checkpointMismatch, start, "the kept tree state at the pruning point does not have the signed root")
+                } else {
+                    lastGood = start
+                }
+            } else {
+                note(.checkpointMismatch, start, "no checkpoint anchors the pruning point \(start)")
+            }
+            nextCheckpoint = checkpoints.firstIndex { $0.size > start } ?? checkpoints.count
+        }
         while true {
             let from = expected
             let rows = try await database.withConnection { db in

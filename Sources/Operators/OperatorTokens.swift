@@ -1,12 +1,13 @@
+public import KessaiCore
+public import Ledger
+import SQLKit
+public import Storage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import KessaiCore
-public import Ledger
-import SQLKit
-public import Storage
 
 /// Operator API tokens (`op_…`) for the operator endpoints such as the ledger checkpoint.
 ///
@@ -72,8 +73,9 @@ public struct OperatorTokenStore: Sendable {
         else { return nil }
         let digest = try hash(presented)
         return try await database.withConnection { db in
-            guard let row = try await db.select().columns("id", "name").from("operator_tokens")
-                .where("token_hash", .equal, digest).where("revoked_at", .is, SQLLiteral.null).first()
+            guard
+                let row = try await db.select().columns("id", "name").from("operator_tokens")
+                    .where("token_hash", .equal, digest).where("revoked_at", .is, SQLLiteral.null).first()
             else { return nil }
             return Operator(tokenID: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self))
         }

@@ -187,5 +187,33 @@ public enum Schema {
                 """
             ]
         ),
+        Migration(
+            version: 6,
+            name: "ledger_segments",
+            sqlite: [
+                """
+                CREATE TABLE ledger_segments (
+                    start_seq BIGINT PRIMARY KEY,
+                    end_seq BIGINT NOT NULL,
+                    frontier_after BLOB NOT NULL,
+                    file_name TEXT NOT NULL,
+                    file_sha256 TEXT NOT NULL,
+                    exported_at BIGINT NOT NULL
+                )
+                """
+            ],
+            postgres: [
+                """
+                CREATE TABLE ledger_segments (
+                    start_seq BIGINT PRIMARY KEY,
+                    end_seq BIGINT NOT NULL,
+                    frontier_after BYTEA NOT NULL,
+                    file_name TEXT NOT NULL,
+                    file_sha256 TEXT NOT NULL,
+                    exported_at BIGINT NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 }

@@ -7,7 +7,7 @@ import Ledger
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger", abstract: "Verify, search and prove the tamper-evident ledger.",
-        subcommands: [Verify.self, Query.self, SignCheckpoint.self, Prove.self]
+        subcommands: [Verify.self, Query.self, SignCheckpoint.self, Prove.self, Export.self, VerifyExport.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -181,6 +181,60 @@ struct LedgerCommand: AsyncParsableCommand {
                 throw error
             }
             await gateway.close()
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Export the closed segment of entries older than --before to a file (12-month retention); --prune removes it from the database (only older than 90 days)."
+        )
+        @OptionGroup var options: GatewayOptions
+        @Option(help: "Cutoff: ISO 8601 time or Unix seconds (default: 90 days ago).") var before: String?
+        @Option(help: "Directory for the segment file.") var to: String
+        @Flag(help: "Delete the exported entries from the database.") var prune = false
+
+        func run() async throws {
+            let now = Date()
+            let cutoff: Date
+            if let before {
+                guard let millis = Query.time(before) else { throw ValidationError("--before must be an ISO 8601 time or Unix seconds") }
+                cutoff = Date(timeIntervalSince1970: Double(millis) / 1000)
+            } else {
+                cutoff = now.addingTimeInterval(-Double(LedgerRetention.onlineDays) * 86_400)
+            }
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            do {
+                _ = try await gateway.ledger.checkpoint(signer: gateway.keySource)
+                if let segment = try await LedgerRetention(ledger: gateway.ledger).export(
+                    before: cutoff, to: to, prune: prune, now: now, actor: LedgerActor(.operator, "local"))
+                {
+                    say("exported entries \(segment.start)..<\(segment.end) to \(segment.file) (sha256 \(segment.sha256))\(prune ? ", pruned" : "")")
+                } else {
+                    say("no closed segment older than the cutoff")
+                }
+            } catch {
+                await gateway.close()
+                throw error
+            }
+            await gateway.close()
+        }
+    }
+
+    struct VerifyExport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-export", abstract: "Verify exported segment files, in order, against the checkpoint key; exit 1 on any finding.")
+        @OptionGroup var options: GatewayOptions
+        @Argument(help: "Segment files, oldest first.") var files: [String]
+
+        func run() async throws {
+            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
+            let key = try gateway.keySource.checkpointPublicKey()
+            await gateway.close()
+            let findings = LedgerRetention.verify(files: files, publicKey: key)
+            for finding in findings { say("TAMPERED: \(finding)") }
+            if !findings.isEmpty { throw ExitCode(1) }
+            say("\(files.count) segment file(s) verified")
         }
     }
 }

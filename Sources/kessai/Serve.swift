@@ -21,7 +21,9 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds a security code may wait for its first authorization, 1 to 600 (KESSAI_SECURITY_CODE_TTL; default 600).")
     var securityCodeTTL: Int?
 
-    @Option(name: .customLong("checkpoint-copy"), help: "Append every ledger checkpoint to this file too, ideally on another host's mount (KESSAI_CHECKPOINT_COPY).")
+    @Option(
+        name: .customLong("checkpoint-copy"), help: "Append every ledger checkpoint to this file too, ideally on another host's mount (KESSAI_CHECKPOINT_COPY)."
+    )
     var checkpointCopy: String?
 
     func run() async throws {
