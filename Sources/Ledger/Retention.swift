@@ -74,10 +74,13 @@ public struct LedgerRetention: Sendable {
             let body = try row.decode(column: "body", as: String.self)
             let leaf = try row.decode(column: "leaf_hash", as: Data.self)
             range.append(leaf)
-            lines.append(JSONValue.object([("seq", .int(Int64(seq))), ("entry", .string(body)), ("leaf_hash", .string(leaf.base64EncodedString()))]).serialized())
+            lines.append(
+                JSONValue.object([("seq", .int(Int64(seq))), ("entry", .string(body)), ("leaf_hash", .string(leaf.base64EncodedString()))]).serialized())
         }
         // Never export what does not verify: the signed root must match.
-        guard range.root == closing.root else { throw LedgerError.badRange("the entries up to \(closing.size) do not match their signed checkpoint; run kessai ledger verify") }
+        guard range.root == closing.root else {
+            throw LedgerError.badRange("the entries up to \(closing.size) do not match their signed checkpoint; run kessai ledger verify")
+        }
         lines.append(JSONValue.object([("checkpoint", .string(closing.jsonLine))]).serialized())
         let text = lines.joined(separator: "\n") + "\n"
         let name = "ledger-segment-\(String(format: "%012d", start))-\(String(format: "%012d", closing.size)).jsonl"
@@ -143,7 +146,9 @@ public struct LedgerRetention: Sendable {
             }
             if let previous {
                 if previous.end != start {
-                    findings.append(LedgerFinding(kind: .missingEntry, position: previous.end, detail: "\(file) starts at \(start), the previous segment ended at \(previous.end)"))
+                    findings.append(
+                        LedgerFinding(
+                            kind: .missingEntry, position: previous.end, detail: "\(file) starts at \(start), the previous segment ended at \(previous.end)"))
                 } else if range.root != previous.root {
                     findings.append(LedgerFinding(kind: .checkpointMismatch, position: start, detail: "\(file) does not continue the previous segment's tree"))
                 }
@@ -168,7 +173,8 @@ public struct LedgerRetention: Sendable {
                 expected = seq + 1
             }
             if range.size != end || checkpoint.size != end || range.root != checkpoint.root {
-                findings.append(LedgerFinding(kind: .checkpointMismatch, position: start, detail: "\(file): entries \(start)..<\(end) do not have the signed root"))
+                findings.append(
+                    LedgerFinding(kind: .checkpointMismatch, position: start, detail: "\(file): entries \(start)..<\(end) do not have the signed root"))
             }
             previous = (end, checkpoint.root)
         }

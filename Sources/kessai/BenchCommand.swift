@@ -22,8 +22,7 @@ struct Bench: AsyncParsableCommand {
             guard (1...10_000_000).contains(entries), (1...256).contains(writers), (1...10_000).contains(batch) else {
                 throw ValidationError("entries 1…10,000,000, writers 1…256, batch 1…10,000")
             }
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 let ledger = gateway.ledger
                 let database = gateway.database
                 let startSize = try await ledger.head().size
@@ -72,11 +71,7 @@ struct Bench: AsyncParsableCommand {
                     String(
                         format: "ledger verify:  %d entries, %.2f s, %.0f entries/s, %@", report.size, verifySeconds, Double(report.size) / verifySeconds,
                         report.isClean ? "clean" : "FINDINGS"))
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
 
         static func seconds(_ duration: Duration) -> Double {

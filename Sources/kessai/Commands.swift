@@ -35,8 +35,7 @@ struct Merchants: AsyncParsableCommand {
         @Flag(help: "Print one JSON object: {\"id\",\"code\",\"secret_key\",\"publishable_key\"}.") var json = false
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 let (merchant, keys) = try await gateway.merchants.create(name: name)
                 if json {
                     say(
@@ -55,11 +54,7 @@ struct Merchants: AsyncParsableCommand {
                         The secret key is shown this once.
                         """)
                 }
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
     }
 
@@ -68,12 +63,10 @@ struct Merchants: AsyncParsableCommand {
         @OptionGroup var options: GatewayOptions
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            let summaries = try await gateway.merchants.list()
+            let summaries = try await options.withGateway { try await $0.merchants.list() }
             for summary in summaries {
                 say("\(summary.merchant.id)\t\(summary.merchant.code)\t\(summary.merchant.name)\t\(summary.activeKeys.joined(separator: " "))")
             }
-            await gateway.close()
         }
     }
 }
@@ -87,19 +80,16 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The merchant's id (acct_…) or code.") var merchant: String
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            guard let found = try await gateway.merchants.find(merchant) else {
-                await gateway.close()
-                throw ValidationError("no merchant \(merchant)")
+            try await options.withGateway { gateway in
+                guard let found = try await gateway.merchants.find(merchant) else { throw ValidationError("no merchant \(merchant)") }
+                let keys = try await gateway.merchants.rollKeys(for: found.id)
+                say(
+                    """
+                    keys of \(found.name) (\(found.id)) replaced; the old ones no longer work.
+                    secret key:      \(keys.secretKey.exposed)
+                    publishable key: \(keys.publishableKey)
+                    """)
             }
-            let keys = try await gateway.merchants.rollKeys(for: found.id)
-            say(
-                """
-                keys of \(found.name) (\(found.id)) replaced; the old ones no longer work.
-                secret key:      \(keys.secretKey.exposed)
-                publishable key: \(keys.publishableKey)
-                """)
-            await gateway.close()
         }
     }
 }
@@ -131,18 +121,14 @@ struct VaultCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1…10000") }
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            let rotation = KeyRotation(vault: gateway.vault, database: gateway.database, clock: gateway.clock, batchSize: batch)
-            do {
+            try await options.withGateway { gateway in
+                let rotation = KeyRotation(
+                    vault: gateway.vault, database: gateway.database, clock: gateway.clock, batchSize: batch, actor: MerchantStore.localOperator)
                 let outcome = try await rotation.run { done, total in say("re-wrapped \(done)/\(total)") }
                 say(
                     "active key version \(outcome.newVersion); retired \(outcome.retiredVersions.map(String.init).joined(separator: ", ")); \(outcome.rewrapped) data keys re-wrapped"
                 )
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
     }
 }
@@ -158,15 +144,10 @@ struct OperatorsCommand: AsyncParsableCommand {
         @Argument(help: "Who or what uses it, e.g. checkpoint-monitor.") var name: String
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 let (id, token) = try await gateway.operatorTokens.create(name: name, actor: MerchantStore.localOperator)
                 say("operator token \(id) for \(name):\n\(token.exposed)\nShown this once.")
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
     }
 
@@ -176,9 +157,7 @@ struct OperatorsCommand: AsyncParsableCommand {
         @Argument var id: String
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            let revoked = (try? await gateway.operatorTokens.revoke(id: id, actor: MerchantStore.localOperator)) ?? false
-            await gateway.close()
+            let revoked = try await options.withGateway { try await $0.operatorTokens.revoke(id: id, actor: MerchantStore.localOperator) }
             guard revoked else { throw ValidationError("no token \(id) in force") }
             say("revoked \(id)")
         }

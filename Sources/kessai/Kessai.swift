@@ -65,3 +65,18 @@ struct GatewayOptions: ParsableArguments {
         return logger
     }
 }
+
+extension GatewayOptions {
+    /// Opens a gateway (without creating the demo merchant), runs `body`, and closes it whatever happens.
+    func withGateway<T>(_ body: (Gateway) async throws -> T) async throws -> T {
+        let (gateway, _) = try await Gateway.open(resolve(), logger: makeLogger(), createDemoMerchant: false)
+        do {
+            let result = try await body(gateway)
+            await gateway.close()
+            return result
+        } catch {
+            await gateway.close()
+            throw error
+        }
+    }
+}

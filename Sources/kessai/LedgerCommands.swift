@@ -18,21 +18,19 @@ struct LedgerCommand: AsyncParsableCommand {
         var checkpointFile: String?
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            let report: LedgerReport
-            do {
-                var external: [Checkpoint] = []
-                if let checkpointFile {
-                    let text = try String(contentsOfFile: checkpointFile, encoding: .utf8)
-                    for (number, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
-                        guard let checkpoint = Checkpoint(jsonLine: String(line)) else {
-                            throw ValidationError("\(checkpointFile):\(number + 1) is not a checkpoint line")
-                        }
-                        external.append(checkpoint)
+            var external: [Checkpoint] = []
+            if let checkpointFile {
+                let text = try String(contentsOfFile: checkpointFile, encoding: .utf8)
+                for (number, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
+                    guard let checkpoint = Checkpoint(jsonLine: String(line)) else {
+                        throw ValidationError("\(checkpointFile):\(number + 1) is not a checkpoint line")
                     }
+                    external.append(checkpoint)
                 }
+            }
+            let report = try await options.withGateway { gateway in
                 let started = ContinuousClock.now
-                report = try await LedgerVerifier(database: gateway.database, publicKey: gateway.keySource.checkpointPublicKey())
+                let report = try await LedgerVerifier(database: gateway.database, publicKey: gateway.keySource.checkpointPublicKey())
                     .verify(external: external)
                 let elapsed = ContinuousClock.now - started
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -40,11 +38,8 @@ struct LedgerCommand: AsyncParsableCommand {
                 say(
                     "size \(report.size) root \(Hex.encode(report.root)) checkpoints \(report.checkpointsChecked) verified in \(String(format: "%.3f", seconds)) s"
                 )
-            } catch {
-                await gateway.close()
-                throw error
+                return report
             }
-            await gateway.close()
             if !report.isClean { throw ExitCode(1) }
         }
     }
@@ -69,8 +64,7 @@ struct LedgerCommand: AsyncParsableCommand {
             for value in [action, actor, merchant, token].compactMap({ $0 }) where value.utf8.count > 128 {
                 throw ValidationError("filters are at most 128 bytes")
             }
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 var query = LedgerQuery(from: start, to: end, action: action, actorID: actor, merchant: merchant, token: token)
                 query.limit = 1_000_000
                 let rows = try await gateway.ledger.query(query)
@@ -80,11 +74,7 @@ struct LedgerCommand: AsyncParsableCommand {
                         time: Date(), actor: LedgerActor(.operator, "local"), action: "ledger.query",
                         objects: ["from": String(start), "to": String(end), "rows": String(rows.count)]))
                 say(Self.render(rows, json: json, csv: csv))
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
 
         static func time(_ text: String) -> Int64? {
@@ -125,18 +115,13 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Append the checkpoint to this file as a JSON line.") var copyTo: String?
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 if let made = try await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: copyTo) {
                     say(made.jsonLine)
                 } else {
                     say("no new entries since the last checkpoint")
                 }
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
     }
 
@@ -149,8 +134,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Newer tree size.") var new: Int?
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 if let seq {
                     let proof = try await gateway.ledger.inclusionProof(seq: seq, size: size)
                     say(
@@ -176,11 +160,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 } else {
                     throw ValidationError("give --seq, or --old and --new")
                 }
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
     }
 
@@ -203,8 +183,7 @@ struct LedgerCommand: AsyncParsableCommand {
             } else {
                 cutoff = now.addingTimeInterval(-Double(LedgerRetention.onlineDays) * 86_400)
             }
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            do {
+            try await options.withGateway { gateway in
                 _ = try await gateway.ledger.checkpoint(signer: gateway.keySource)
                 if let segment = try await LedgerRetention(ledger: gateway.ledger).export(
                     before: cutoff, to: to, prune: prune, now: now, actor: LedgerActor(.operator, "local"))
@@ -213,11 +192,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 } else {
                     say("no closed segment older than the cutoff")
                 }
-            } catch {
-                await gateway.close()
-                throw error
             }
-            await gateway.close()
         }
     }
 
@@ -228,9 +203,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Argument(help: "Segment files, oldest first.") var files: [String]
 
         func run() async throws {
-            let (gateway, _) = try await Gateway.open(options.resolve(), logger: options.makeLogger(), createDemoMerchant: false)
-            let key = try gateway.keySource.checkpointPublicKey()
-            await gateway.close()
+            let key = try await options.withGateway { try $0.keySource.checkpointPublicKey() }
             let findings = LedgerRetention.verify(files: files, publicKey: key)
             for finding in findings { say("TAMPERED: \(finding)") }
             if !findings.isEmpty { throw ExitCode(1) }
