@@ -2,36 +2,45 @@
 /// and integers only. The verifier reads every entry of the log, so this avoids a general
 /// JSON parser's cost; anything outside that subset is refused (the verifier reports it).
 enum CanonicalParser {
-    enum Value {
+    indirect enum Value {
         case string(String)
         case int(Int64)
-        case object([(String, Value)])
+        case object([Member])
     }
 
-    static func parse(_ text: String) -> [(String, Value)]? {
+    struct Member {
+        let key: String
+        let value: Value
+    }
+
+    /// Parses `text`; `strict` is true when the text is certainly canonical (keys in ascending
+    /// order, no escapes, integers without leading zeros), so no re-encoding check is needed.
+    static func parse(_ text: String) -> (members: [Member], strict: Bool)? {
         var utf8 = Array(text.utf8)
-        return utf8.withUnsafeMutableBufferPointer { buffer -> [(String, Value)]? in
+        return utf8.withUnsafeMutableBufferPointer { buffer -> ([Member], Bool)? in
             var index = 0
-            guard case .object(let members)? = value(buffer, &index), index == buffer.count else { return nil }
-            return members
+            var strict = true
+            guard case .object(let members)? = value(buffer, &index, &strict), index == buffer.count else { return nil }
+            return (members, strict)
         }
     }
 
-    private static func value(_ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int) -> Value? {
+    private static func value(_ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int, _ strict: inout Bool) -> Value? {
         guard i < b.count else { return nil }
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var members: [(String, Value)] = []
+            var members: [Member] = []
             if i < b.count, b[i] == UInt8(ascii: "}") {
                 i += 1
                 return .object(members)
             }
             while true {
-                guard let key = string(b, &i), i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+                guard let key = string(b, &i, &strict), i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
                 i += 1
-                guard let item = value(b, &i) else { return nil }
-                members.append((key, item))
+                guard let item = value(b, &i, &strict) else { return nil }
+                if let last = members.last, !(last.key < key) { strict = false }
+                members.append(Member(key: key, value: item))
                 guard i < b.count else { return nil }
                 if b[i] == UInt8(ascii: ",") {
                     i += 1
@@ -44,11 +53,13 @@ enum CanonicalParser {
                 return nil
             }
         case UInt8(ascii: "\""):
-            return string(b, &i).map(Value.string)
+            return string(b, &i, &strict).map(Value.string)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let start = i
             i += 1
             while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) { i += 1 }
+            let digits = b[start] == UInt8(ascii: "-") ? start + 1 : start
+            if b[digits] == UInt8(ascii: "0") && i - digits > 1 || b[start] == UInt8(ascii: "-") { strict = false }
             guard let number = Int64(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)) else { return nil }
             return .int(number)
         default:
@@ -56,7 +67,7 @@ enum CanonicalParser {
         }
     }
 
-    private static func string(_ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int) -> String? {
+    private static func string(_ b: UnsafeMutableBufferPointer<UInt8>, _ i: inout Int, _ strict: inout Bool) -> String? {
         guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
         i += 1
         let start = i
@@ -71,7 +82,12 @@ enum CanonicalParser {
         guard i < b.count else { return nil }
         let raw = UnsafeBufferPointer(rebasing: b[start..<i])
         i += 1
-        if plain { return String(decoding: raw, as: UTF8.self) }
+        if plain {
+            // Characters the writer always escapes must not appear bare.
+            if raw.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") }) { strict = false }
+            return String(decoding: raw, as: UTF8.self)
+        }
+        strict = false
         // Escapes are rare (names with quotes or non-ASCII control); decode them slowly.
         var out = [UInt8]()
         var j = 0

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KessaiCore
+import KessaiTestSupport
 import Ledger
 import Testing
 
@@ -210,5 +211,15 @@ struct MerkleTests {
         #expect(LedgerEntry(canonical: entry.canonical) == entry)
         #expect(LedgerEntry(canonical: entry.canonical.replacingOccurrences(of: ":", with: " : ")) == nil)
         #expect(LedgerEntry(canonical: "{}") == nil)
+        // Same content, other spellings: not canonical, so refused.
+        let unsorted = entry.canonical.replacingOccurrences(
+            of: #""objects":{"key_version":"2","merchant":"acct_1","token":"pm_1"}"#, with: #""objects":{"token":"pm_1","merchant":"acct_1","key_version":"2"}"#
+        )
+        #expect(unsorted != entry.canonical && LedgerEntry(canonical: unsorted) == nil)
+        #expect(LedgerEntry(canonical: entry.canonical.replacingOccurrences(of: "vault.decrypt", with: #"vault.\u0064ecrypt"#)) == nil)
+        #expect(LedgerEntry(canonical: entry.canonical.replacingOccurrences(of: #""kind":"merchant_key"}"#, with: #""kind":"merchant_key","x":"y"}"#)) == nil)
+        #expect(LedgerEntry(canonical: entry.canonical.replacingOccurrences(of: "1795000000500", with: "01795000000500")) == nil)
+        let quoted = LedgerEntry(time: .testNow, actor: LedgerActor(.operator, #"O"Brien <ops>"#), action: "merchant.created")
+        #expect(LedgerEntry(canonical: quoted.canonical) == quoted)
     }
 }
