@@ -91,7 +91,7 @@ extension Ledger {
         try await sequenceAll()
         let time = Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down))
         let made: Checkpoint? = try await database.transaction { db in
-            let range = try await Self.state(on: db, lock: true)
+            let range = try await Self.state(on: db, lock: true).range
             let last = try await db.select().column("size").from("ledger_checkpoints").orderBy("size", .descending).first()?
                 .decode(column: "size", as: Int.self)
             guard range.size > 0, range.size > (last ?? 0) else { return nil }

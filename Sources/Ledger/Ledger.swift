@@ -39,7 +39,7 @@ public struct Ledger: Sendable {
     /// The log's current size and root, as `ledger_state` holds them.
     public func head() async throws -> (size: Int, root: Data) {
         try await database.withConnection { db in
-            let range = try await Self.state(on: db, lock: false)
+            let range = try await Self.state(on: db, lock: false).range
             return (range.size, range.root)
         }
     }
@@ -49,7 +49,7 @@ public struct Ledger: Sendable {
     @discardableResult
     public func sequence(limit: Int = 5_000) async throws -> Int {
         try await database.transaction { db in
-            var range = try await Self.state(on: db, lock: true)
+            var (range, chain) = try await Self.state(on: db, lock: true)
             let pending = try await db.select().columns("id", "body").from("ledger_pending")
                 .orderBy("id").limit(limit).all()
             guard !pending.isEmpty else { return 0 }
@@ -63,10 +63,11 @@ public struct Ledger: Sendable {
                 let seq = Int64(range.size)
                 let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: seq))
                 range.append(leaf)
+                chain = Merkle.chain(chain, leaf)
                 let fields = LedgerEntry(canonical: body)
                 rows.append([
                     seq, fields?.time ?? 0, fields?.actor.kind.rawValue ?? "", fields?.actor.id ?? "", fields?.action ?? "",
-                    fields?.objects["merchant"], fields?.objects["token"], fields?.requestID, body, leaf, range.root,
+                    fields?.objects["merchant"], fields?.objects["token"], fields?.requestID, body, leaf, chain,
                 ])
             }
             for chunk in stride(from: 0, to: rows.count, by: 1_000) {
@@ -80,7 +81,7 @@ public struct Ledger: Sendable {
                 try await db.delete(from: "ledger_pending").where("id", .in, Array(ids[chunk..<min(chunk + 1_000, ids.count)])).run()
             }
             try await db.update("ledger_state").set("size", to: range.size).set("frontier", to: SQLBind(range.packed))
-                .where("id", .equal, 1).run()
+                .set("chain", to: SQLBind(chain)).where("id", .equal, 1).run()
             return pending.count
         }
     }
@@ -91,11 +92,11 @@ public struct Ledger: Sendable {
     }
 
     static let entryColumns = [
-        "seq", "time", "actor_kind", "actor_id", "action", "merchant_id", "token", "request_id", "body", "leaf_hash", "root_after",
+        "seq", "time", "actor_kind", "actor_id", "action", "merchant_id", "token", "request_id", "body", "leaf_hash", "chain_hash",
     ]
 
-    static func state(on db: any SQLDatabase, lock: Bool) async throws -> CompactRange {
-        var query = db.select().columns("size", "frontier").from("ledger_state").where("id", .equal, 1)
+    static func state(on db: any SQLDatabase, lock: Bool) async throws -> (range: CompactRange, chain: Data) {
+        var query = db.select().columns("size", "frontier", "chain").from("ledger_state").where("id", .equal, 1)
         if lock { query = query.for(.update) }
         guard let row = try await query.first() else { throw LedgerError.corruptState("ledger_state has no row") }
         let size = try row.decode(column: "size", as: Int.self)
@@ -103,7 +104,7 @@ public struct Ledger: Sendable {
         guard let range = CompactRange(size: size, packed: frontier) else {
             throw LedgerError.corruptState("ledger_state's frontier does not fit its size \(size)")
         }
-        return range
+        return (range, try row.decode(column: "chain", as: Data.self))
     }
 
     /// Leaf hashes of positions `0..<size`, in order (for proofs).

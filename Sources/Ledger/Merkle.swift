@@ -30,6 +30,17 @@ public enum Merkle {
         return Data(hasher.finalize())
     }
 
+    /// The next link of the position chain: SHA-256(0x02 ‖ previous ‖ leaf), with an empty
+    /// previous link before the first entry. Not part of RFC 9162: the verifier uses it to pin a
+    /// tampered entry to its position between checkpoints at one hash per entry.
+    public static func chain(_ previous: Data, _ leaf: Data) -> Data {
+        var hasher = SHA256()
+        hasher.update(data: [0x02])
+        hasher.update(data: previous)
+        hasher.update(data: leaf)
+        return Data(hasher.finalize())
+    }
+
     /// The root over a list of leaf hashes (MTH of RFC 9162, iteratively).
     public static func root(_ leaves: some Collection<Data>) -> Data {
         var range = CompactRange()

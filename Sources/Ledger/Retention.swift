@@ -47,7 +47,7 @@ public struct LedgerRetention: Sendable {
         let cutoffMillis = Int64(cutoff.timeIntervalSince1970 * 1000)
         let database = ledger.database
         // Where the online log starts, and the tree state there.
-        let (start, startRange) = try await onlineStart()
+        let (start, startRange, _) = try await onlineStart()
         // The first entry at or after the cutoff bounds the segment; the largest checkpoint at or
         // below it closes it.
         let firstYoung = try await database.withConnection { db in
@@ -58,7 +58,7 @@ public struct LedgerRetention: Sendable {
         let bound = firstYoung ?? head
         guard let closing = try await ledger.checkpoints().last(where: { $0.size > start && $0.size <= bound }) else { return nil }
         let rows = try await database.withConnection { db in
-            try await db.select().columns("seq", "body", "leaf_hash").from("ledger_entries")
+            try await db.select().columns("seq", "body", "leaf_hash", "chain_hash").from("ledger_entries")
                 .where("seq", .greaterThanOrEqual, start).where("seq", .lessThan, closing.size).orderBy("seq").all()
         }
         guard rows.count == closing.size - start else { throw LedgerError.badRange("entries \(start)..<\(closing.size) are not all online") }
@@ -69,7 +69,9 @@ public struct LedgerRetention: Sendable {
             ]).serialized()
         ]
         var range = startRange
+        var chainAfter = Data()
         for row in rows {
+            chainAfter = try row.decode(column: "chain_hash", as: Data.self)
             let seq = try row.decode(column: "seq", as: Int.self)
             let body = try row.decode(column: "body", as: String.self)
             let leaf = try row.decode(column: "leaf_hash", as: Data.self)
@@ -92,10 +94,15 @@ public struct LedgerRetention: Sendable {
         let digest = Hex.encode(SHA256.hash(data: Data(text.utf8)))
         let segment = Segment(start: start, end: closing.size, file: path, sha256: digest)
         let endRange = range
+        let endChain = chainAfter
         try await database.transaction { db in
             if prune {
-                try await db.insert(into: "ledger_segments").columns("start_seq", "end_seq", "frontier_after", "file_name", "file_sha256", "exported_at")
-                    .values(SQLBind(start), SQLBind(closing.size), SQLBind(endRange.packed), SQLBind(name), SQLBind(digest), SQLBind(now.unixSeconds)).run()
+                try await db.insert(into: "ledger_segments")
+                    .columns("start_seq", "end_seq", "frontier_after", "chain_after", "file_name", "file_sha256", "exported_at")
+                    .values(
+                        SQLBind(start), SQLBind(closing.size), SQLBind(endRange.packed), SQLBind(endChain), SQLBind(name), SQLBind(digest),
+                        SQLBind(now.unixSeconds)
+                    ).run()
                 try await db.delete(from: "ledger_entries").where("seq", .lessThan, closing.size).run()
             }
             try await ledger.record(
@@ -107,17 +114,20 @@ public struct LedgerRetention: Sendable {
         return segment
     }
 
-    /// The first online position and the tree state just before it (after the last pruned segment).
-    public func onlineStart() async throws -> (Int, CompactRange) {
+    /// The first online position, the tree state and the chain link just before it (after the last pruned segment).
+    public func onlineStart() async throws -> (Int, CompactRange, Data) {
         try await ledger.database.withConnection { db in
-            guard let row = try await db.select().columns("end_seq", "frontier_after").from("ledger_segments").orderBy("end_seq", .descending).first() else {
-                return (0, CompactRange())
+            guard
+                let row = try await db.select().columns("end_seq", "frontier_after", "chain_after").from("ledger_segments")
+                    .orderBy("end_seq", .descending).first()
+            else {
+                return (0, CompactRange(), Data())
             }
             let end = try row.decode(column: "end_seq", as: Int.self)
             guard let range = CompactRange(size: end, packed: try row.decode(column: "frontier_after", as: Data.self)) else {
                 throw LedgerError.corruptState("ledger_segments' range at \(end) is malformed")
             }
-            return (end, range)
+            return (end, range, try row.decode(column: "chain_after", as: Data.self))
         }
     }
 

@@ -42,8 +42,8 @@ public struct LedgerReport: Sendable {
 ///   SHA-256(0x00 ‖ {"entry":…,"seq":position}): a changed byte, or an entry moved to another
 ///   position, is `altered_entry` / `wrong_position` at that position;
 /// - the query columns must agree with the entry: `altered_columns`;
-/// - each stored `root_after` must be the root recomputed up to that entry, so an attacker who
-///   fixes one leaf hash but not what follows is caught at the entry;
+/// - each stored `chain_hash` must be the position chain recomputed up to that entry, so an
+///   attacker who fixes one leaf hash but not what follows is caught at the entry;
 /// - at each checkpoint size the recomputed root must equal the signed one: a rewrite that was
 ///   made consistent everywhere is still caught there (`checkpoint_mismatch`, with the range
 ///   since the last matching checkpoint);
@@ -80,8 +80,9 @@ public struct LedgerVerifier: Sendable {
 
         // After pruning, the online log starts where the last exported segment ended, from the
         // tree state kept for it; that state must have the signed root at that size.
-        let (start, startRange) = try await LedgerRetention(ledger: Ledger(database: database, clock: SystemClock())).onlineStart()
+        let (start, startRange, startChain) = try await LedgerRetention(ledger: Ledger(database: database, clock: SystemClock())).onlineStart()
         var range = startRange
+        var chain = startChain
         var expected = start
         if start > 0 {
             if let anchor = checkpoints.first(where: { $0.size == start }) {
@@ -137,8 +138,9 @@ public struct LedgerVerifier: Sendable {
                     note(.alteredEntry, seq, "the entry is not in canonical form")
                 }
                 range.append(leaf)
-                if try row.decode(column: "root_after", as: Data.self) != range.root {
-                    note(.alteredEntry, seq, "the root recorded after this entry differs from the recomputed one")
+                chain = Merkle.chain(chain, leaf)
+                if try row.decode(column: "chain_hash", as: Data.self) != chain {
+                    note(.alteredEntry, seq, "the chain link recorded with this entry differs from the recomputed one")
                 }
                 while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
                     let checkpoint = checkpoints[nextCheckpoint]
@@ -161,8 +163,8 @@ public struct LedgerVerifier: Sendable {
         if let largest = checkpoints.last, largest.size > range.size {
             note(.truncated, range.size, "a checkpoint was signed at size \(largest.size) but the log has \(range.size) entries")
         }
-        let state = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
-        if state != range {
+        let (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
+        if state != range || stateChain != chain {
             note(.stateMismatch, min(state.size, range.size), "ledger_state says size \(state.size); the entries make \(range.size)")
         }
         return LedgerReport(size: range.size, root: range.root, checkpointsChecked: checkpoints.count, findings: findings)

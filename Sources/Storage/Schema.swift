@@ -222,5 +222,21 @@ public enum Schema {
             // less on the hottest insert path.
             both: ["DROP INDEX ledger_entries_action_time"]
         ),
+        Migration(
+            version: 8,
+            name: "ledger_chain",
+            // A hash chain over the leaves replaces the per-entry root: it pins a tampered entry to
+            // its position just as well, for one hash per entry instead of log n.
+            sqlite: [
+                "ALTER TABLE ledger_entries RENAME COLUMN root_after TO chain_hash",
+                "ALTER TABLE ledger_state ADD COLUMN chain BLOB NOT NULL DEFAULT x''",
+                "ALTER TABLE ledger_segments ADD COLUMN chain_after BLOB NOT NULL DEFAULT x''",
+            ],
+            postgres: [
+                "ALTER TABLE ledger_entries RENAME COLUMN root_after TO chain_hash",
+                "ALTER TABLE ledger_state ADD COLUMN chain BYTEA NOT NULL DEFAULT ''::bytea",
+                "ALTER TABLE ledger_segments ADD COLUMN chain_after BYTEA NOT NULL DEFAULT ''::bytea",
+            ]
+        ),
     ]
 }

@@ -42,10 +42,10 @@ extension TestGateway {
 
     func row(_ seq: Int) async throws -> (body: String, leaf: Data, root: Data) {
         try await gateway.database.withConnection { db in
-            let row = try #require(try await db.select().columns("body", "leaf_hash", "root_after").from("ledger_entries").where("seq", .equal, seq).first())
+            let row = try #require(try await db.select().columns("body", "leaf_hash", "chain_hash").from("ledger_entries").where("seq", .equal, seq).first())
             return (
                 try row.decode(column: "body", as: String.self), try row.decode(column: "leaf_hash", as: Data.self),
-                try row.decode(column: "root_after", as: Data.self)
+                try row.decode(column: "chain_hash", as: Data.self)
             )
         }
     }
@@ -129,10 +129,10 @@ struct TamperTests {
                 let (mine, mineLeaf, mineRoot) = try await test.row(target)
                 try await test.sql { db in
                     try await db.update("ledger_entries").set("body", to: other).set("leaf_hash", to: SQLBind(otherLeaf)).set(
-                        "root_after", to: SQLBind(otherRoot)
+                        "chain_hash", to: SQLBind(otherRoot)
                     )
                     .where("seq", .equal, target).run()
-                    try await db.update("ledger_entries").set("body", to: mine).set("leaf_hash", to: SQLBind(mineLeaf)).set("root_after", to: SQLBind(mineRoot))
+                    try await db.update("ledger_entries").set("body", to: mine).set("leaf_hash", to: SQLBind(mineLeaf)).set("chain_hash", to: SQLBind(mineRoot))
                         .where("seq", .equal, target + 4).run()
                 }
                 expected = (.wrongPosition, target)
@@ -145,7 +145,7 @@ struct TamperTests {
                     }
                     let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: forged, seq: Int64(target)))
                     try await db.insert(into: "ledger_entries").columns(
-                        "seq", "time", "actor_kind", "actor_id", "action", "merchant_id", "token", "request_id", "body", "leaf_hash", "root_after"
+                        "seq", "time", "actor_kind", "actor_id", "action", "merchant_id", "token", "request_id", "body", "leaf_hash", "chain_hash"
                     ).values(
                         SQLBind(target), SQLBind(Int64(0)), SQLBind("operator"), SQLBind("test"), SQLBind("vault.tokenize"), SQLBind(String?.none),
                         SQLBind(String?.none), SQLBind(String?.none), SQLBind(forged), SQLBind(leaf), SQLBind(leaf)
@@ -179,14 +179,16 @@ struct TamperTests {
         try await test.sql { db in
             let rows = try await db.select().columns("seq", "body").from("ledger_entries").orderBy("seq").all()
             var range = CompactRange()
+            var chain = Data()
             for row in rows {
                 let seq = try row.decode(column: "seq", as: Int.self)
                 let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: try row.decode(column: "body", as: String.self), seq: Int64(seq)))
                 range.append(leaf)
-                try await db.update("ledger_entries").set("leaf_hash", to: SQLBind(leaf)).set("root_after", to: SQLBind(range.root))
+                chain = Merkle.chain(chain, leaf)
+                try await db.update("ledger_entries").set("leaf_hash", to: SQLBind(leaf)).set("chain_hash", to: SQLBind(chain))
                     .where("seq", .equal, seq).run()
             }
-            try await db.update("ledger_state").set("size", to: range.size).set("frontier", to: SQLBind(range.packed)).run()
+            try await db.update("ledger_state").set("size", to: range.size).set("frontier", to: SQLBind(range.packed)).set("chain", to: SQLBind(chain)).run()
         }
     }
 
