@@ -96,13 +96,23 @@ public struct LedgerVerifier: Sendable {
             }
             nextCheckpoint = checkpoints.firstIndex { $0.size > start } ?? checkpoints.count
         }
+        // Read the next batch while this one is hashed: the database and the hashing then use
+        // both cores.
+        let database = self.database
+        @Sendable func fetch(from: Int) async throws -> RowBatch {
+            RowBatch(
+                rows: try await database.withConnection { db in
+                    try await db.select().columns(Ledger.entryColumns).from("ledger_entries")
+                        .where("seq", .greaterThanOrEqual, from).orderBy("seq").limit(batchSize).all()
+                })
+        }
+        let first = expected
+        var pending = Task { try await fetch(from: first) }
         while true {
-            let from = expected
-            let rows = try await database.withConnection { db in
-                try await db.select().columns(Ledger.entryColumns).from("ledger_entries")
-                    .where("seq", .greaterThanOrEqual, from).orderBy("seq").limit(batchSize).all()
-            }
+            let rows = try await pending.value.rows
             if rows.isEmpty { break }
+            let after = try rows[rows.count - 1].decode(column: "seq", as: Int.self) + 1
+            pending = Task { try await fetch(from: after) }
             for row in rows {
                 let seq = try row.decode(column: "seq", as: Int.self)
                 if seq != expected {
@@ -177,4 +187,10 @@ public struct LedgerVerifier: Sendable {
         }
         return nil
     }
+}
+
+/// Rows read by one query, handed from the reading task to the hashing one. Rows are values that
+/// are not mutated after the read.
+private struct RowBatch: @unchecked Sendable {
+    let rows: [any SQLRow]
 }
