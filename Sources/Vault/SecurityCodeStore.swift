@@ -43,6 +43,10 @@ public actor InMemorySecurityCodeStore: SecurityCodeStore {
     }
 
     private var entries: [PaymentMethodID: Entry] = [:]
+    /// Tokens in the order they expire (every code gets the same lifetime, so insertion order),
+    /// so the sweep touches only what expired instead of scanning every held code.
+    private var expiryQueue: [(expiresAt: Date, token: PaymentMethodID)] = []
+    private var queueHead = 0
     /// A bound on memory, so a flood of tokenizations cannot exhaust the process.
     public let capacity: Int
 
@@ -57,6 +61,13 @@ public actor InMemorySecurityCodeStore: SecurityCodeStore {
             return false
         }
         entries[token] = Entry(sealed: sealed, key: key, merchant: merchant, expiresAt: expiresAt)
+        if let last = expiryQueue.last, last.expiresAt > expiresAt {
+            // Out of order (a shorter lifetime than before): keep the queue sorted.
+            let index = expiryQueue[queueHead...].firstIndex { $0.expiresAt > expiresAt } ?? expiryQueue.count
+            expiryQueue.insert((expiresAt, token), at: index)
+        } else {
+            expiryQueue.append((expiresAt, token))
+        }
         return true
     }
 
@@ -70,8 +81,20 @@ public actor InMemorySecurityCodeStore: SecurityCodeStore {
     }
 
     public func destroyExpired(now: Date) -> [PaymentMethodID] {
-        let expired = entries.filter { $0.value.expiresAt <= now }.map(\.key)
-        for token in expired { entries[token] = nil }
+        var expired: [PaymentMethodID] = []
+        while queueHead < expiryQueue.count, expiryQueue[queueHead].expiresAt <= now {
+            let token = expiryQueue[queueHead].token
+            queueHead += 1
+            // Consumed codes are gone already; a re-held token has a later expiry.
+            if let entry = entries[token], entry.expiresAt <= now {
+                entries[token] = nil
+                expired.append(token)
+            }
+        }
+        if queueHead > 4_096 && queueHead * 2 > expiryQueue.count {
+            expiryQueue.removeFirst(queueHead)
+            queueHead = 0
+        }
         return expired
     }
 

@@ -48,6 +48,23 @@ struct SecurityCodeTests {
         #expect(await store.count == 0)
     }
 
+    @Test("the sweep follows expiry order, also when lifetimes differ, and skips consumed codes")
+    func expiryOrder() async throws {
+        let store = InMemorySecurityCodeStore()
+        let long = PaymentMethodID.random()
+        let short = PaymentMethodID.random()
+        let consumed = PaymentMethodID.random()
+        let code = try SecurityCode("739", brand: .visa)
+        _ = await store.hold(code, token: long, merchant: merchant, expiresAt: .testNow.addingTimeInterval(100))
+        _ = await store.hold(code, token: consumed, merchant: merchant, expiresAt: .testNow.addingTimeInterval(50))
+        _ = await store.hold(code, token: short, merchant: merchant, expiresAt: .testNow.addingTimeInterval(10))
+        #expect(await store.consume(token: consumed, merchant: merchant, now: .testNow) != nil)
+        #expect(await store.destroyExpired(now: .testNow.addingTimeInterval(11)) == [short])
+        #expect(await store.destroyExpired(now: .testNow.addingTimeInterval(60)) == [])
+        #expect(await store.destroyExpired(now: .testNow.addingTimeInterval(101)) == [long])
+        #expect(await store.count == 0)
+    }
+
     @Test("a full store refuses instead of growing without bound")
     func capacity() async throws {
         let store = InMemorySecurityCodeStore(capacity: 2)
