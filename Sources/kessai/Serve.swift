@@ -45,6 +45,7 @@ struct Serve: AsyncParsableCommand {
         let logger = try options.makeLogger()
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)
         Announce.development(announcements, configuration: configuration)
+        try await gateway.recordStartConfiguration()
         logger.info(
             "kessai listening",
             metadata: [

@@ -53,3 +53,18 @@ struct LedgerEndpointTests {
         }
     }
 }
+
+@Suite("Configuration changes are in the ledger")
+struct ConfigurationRecordTests {
+    @Test("a start with the same settings is config.loaded; a changed setting is config.changed")
+    func startRecords() async throws {
+        try await TestGateway.with(.sqlite) { test in
+            try await test.gateway.recordStartConfiguration()
+            try await test.gateway.recordStartConfiguration()
+            _ = try test.gateway.keySource.createVersion()
+            try await test.gateway.recordStartConfiguration()
+            let actions = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry.action).filter { $0.hasPrefix("config.") }
+            #expect(actions == ["config.loaded", "config.loaded", "config.changed"])
+        }
+    }
+}
