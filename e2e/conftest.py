@@ -15,6 +15,12 @@ import urllib.request
 import uuid
 
 import pytest
+import stripe
+
+# Nothing here may reach the network: until a test points the library at a local server, any
+# call goes to a closed local port and fails at once.
+stripe.api_base = "http://127.0.0.1:9"
+stripe.max_network_retries = 0
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("KESSAI_BINARY", os.path.join(ROOT, ".build", "debug", "kessai"))
@@ -43,6 +49,7 @@ class Server:
         return args
 
     def start(self):
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.log = open(self.log_path, "ab")
         self.out = open(self.out_path, "ab")
         self.process = subprocess.Popen(
@@ -62,6 +69,22 @@ class Server:
         text = open(self.out_path).read()
         self.secret_key = re.search(r"secret key:\s+(sk_test_\w+)", text).group(1)
         self.publishable_key = re.search(r"publishable key:\s+(pk_test_\w+)", text).group(1)
+
+    def start_existing(self):
+        """Starts another process on a data directory and database that already have their merchant."""
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        self.log = open(self.log_path, "ab")
+        self.out = open(self.out_path, "ab")
+        self.process = subprocess.Popen([BINARY, "serve", "--port", str(self.port), *self.args()], stdout=self.out, stderr=self.log)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/ready", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("kessai did not become ready")
 
     def stop(self):
         """SIGTERM, as an orchestrator would; returns the exit code."""
