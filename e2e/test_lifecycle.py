@@ -50,6 +50,9 @@ def test_health_ready_and_migrate(server):
         assert r.status == 200 and server.backend.encode() in r.read()
     migrated = server.cli("migrate")
     assert migrated.returncode == 0 and "up to date" in migrated.stdout, migrated.stderr
+    # Nothing Kessai writes is readable by group or others.
+    for name in os.listdir(server.data_dir):
+        assert os.stat(os.path.join(server.data_dir, name)).st_mode & 0o077 == 0, name
 
 
 def test_production_mode_refuses_to_generate_keys():

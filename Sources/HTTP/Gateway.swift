@@ -12,6 +12,9 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a gateway process is configured, from flags and `KESSAI_*` variables.
 public struct GatewayConfiguration: Sendable {
@@ -89,6 +92,8 @@ public struct Gateway: Sendable {
         createDemoMerchant: Bool = true
     ) async throws -> (Gateway, Announcements) {
         var announcements = Announcements()
+        // Everything Kessai writes (database, WAL, key file, exports) is for this user only.
+        umask(0o077)
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let keyPath = configuration.resolvedKeyFile
         let keySource: FileKeySource
