@@ -3,7 +3,7 @@ public import KessaiCore
 
 /// Who did something.
 public struct LedgerActor: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// A merchant's API key (id `key_…`).
         case merchantKey = "merchant_key"
         /// A person at the console or command line.

@@ -96,60 +96,49 @@ public struct LedgerVerifier: Sendable {
             }
             nextCheckpoint = checkpoints.firstIndex { $0.size > start } ?? checkpoints.count
         }
-        // Read the next batch while this one is hashed: the database and the hashing then use
-        // both cores.
+        // Each batch's entries are checked on every core: the leaf hashes, canonical form and
+        // query columns of entries are independent of one another; only the chain and the tree
+        // are carried from entry to entry.
         let database = self.database
-        @Sendable func fetch(from: Int) async throws -> RowBatch {
-            RowBatch(
-                rows: try await database.withConnection { db in
-                    try await db.select().columns(Ledger.entryColumns).from("ledger_entries")
-                        .where("seq", .greaterThanOrEqual, from).orderBy("seq").limit(batchSize).all()
-                })
+        @Sendable func fetch(from: Int) async throws -> [[StorageValue]] {
+            try await database.readRows(
+                "SELECT seq, time, actor_kind, actor_id, action, merchant_id, token, request_id, body, leaf_hash, chain_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                [Int64(from), Int64(batchSize)])
         }
+        let lanes = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        @Sendable func checkAll(_ rows: [[StorageValue]]) async throws -> [CheckedEntry] {
+            try await withThrowingTaskGroup(of: (Int, [CheckedEntry]).self) { group in
+                let laneSize = (rows.count + lanes - 1) / lanes
+                for lane in 0..<lanes where lane * laneSize < rows.count {
+                    group.addTask {
+                        (lane, try rows[(lane * laneSize)..<min(rows.count, (lane + 1) * laneSize)].map(LedgerVerifier.check))
+                    }
+                }
+                var parts = [[CheckedEntry]](repeating: [], count: lanes)
+                for try await (lane, part) in group { parts[lane] = part }
+                return Array(parts.joined())
+            }
+        }
+        // The next batch is read while this one is checked and chained.
         let first = expected
         var pending = Task { try await fetch(from: first) }
         while true {
-            let rows = try await pending.value.rows
-            if rows.isEmpty { break }
-            let after = try rows[rows.count - 1].decode(column: "seq", as: Int.self) + 1
-            pending = Task { try await fetch(from: after) }
-            for row in rows {
-                let seq = try row.decode(column: "seq", as: Int.self)
+            let rows = try await pending.value
+            guard let last = rows.last else { break }
+            guard let lastSeq = last.first?.integer else { throw LedgerVerifierError.unreadable }
+            pending = Task { try await fetch(from: Int(lastSeq) + 1) }
+            let checked = try await checkAll(rows)
+            for entry in checked {
+                let seq = entry.seq
                 if seq != expected {
                     note(.missingEntry, expected, "positions \(expected)…\(seq - 1) are missing")
                     // Carry on from here so later checks still run.
                     expected = seq
                 }
-                let body = try row.decode(column: "body", as: String.self)
-                let storedLeaf = try row.decode(column: "leaf_hash", as: Data.self)
-                let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: Int64(seq)))
-                if leaf != storedLeaf {
-                    let elsewhere = LedgerVerifier.findPosition(of: body, leaf: storedLeaf, near: seq)
-                    if let elsewhere {
-                        note(.wrongPosition, seq, "the entry stored here was written at position \(elsewhere)")
-                    } else {
-                        note(.alteredEntry, seq, "the entry does not match its leaf hash")
-                    }
-                }
-                if let entry = LedgerEntry(canonical: body) {
-                    let columns: [String?] = [
-                        try row.decode(column: "actor_kind", as: String.self), try row.decode(column: "actor_id", as: String.self),
-                        try row.decode(column: "action", as: String.self), try row.decode(column: "merchant_id", as: String?.self),
-                        try row.decode(column: "token", as: String?.self), try row.decode(column: "request_id", as: String?.self),
-                    ]
-                    let fromEntry: [String?] = [
-                        entry.actor.kind.rawValue, entry.actor.id, entry.action, entry.objects["merchant"], entry.objects["token"], entry.requestID,
-                    ]
-                    let storedTime = try row.decode(column: "time", as: Int64.self)
-                    if columns != fromEntry || storedTime != entry.time {
-                        note(.alteredColumns, seq, "the query columns differ from the entry")
-                    }
-                } else {
-                    note(.alteredEntry, seq, "the entry is not in canonical form")
-                }
-                range.append(leaf)
-                chain = Merkle.chain(chain, leaf)
-                if try row.decode(column: "chain_hash", as: Data.self) != chain {
+                for (kind, detail) in entry.problems { note(kind, seq, detail) }
+                range.append(entry.leaf)
+                chain = Merkle.chain(chain, entry.leaf)
+                if entry.storedChain != chain {
                     note(.alteredEntry, seq, "the chain link recorded with this entry differs from the recomputed one")
                 }
                 while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
@@ -189,8 +178,55 @@ public struct LedgerVerifier: Sendable {
     }
 }
 
-/// Rows read by one query, handed from the reading task to the hashing one. Rows are values that
-/// are not mutated after the read.
-private struct RowBatch: @unchecked Sendable {
-    let rows: [any SQLRow]
+/// What checking one entry on its own found.
+struct CheckedEntry: Sendable {
+    let seq: Int
+    let leaf: Data
+    let storedChain: Data
+    let problems: [(LedgerFinding.Kind, String)]
+}
+
+/// The verifier could not read the entries at all.
+public enum LedgerVerifierError: Error, CustomStringConvertible {
+    case unreadable
+
+    public var description: String { "the ledger_entries rows do not have the expected columns" }
+}
+
+extension LedgerVerifier {
+    /// Checks what can be checked of one entry without the others: its leaf hash, canonical form
+    /// and query columns. Columns in order: seq, time, actor_kind, actor_id, action, merchant_id,
+    /// token, request_id, body, leaf_hash, chain_hash.
+    static func check(_ row: [StorageValue]) throws -> CheckedEntry {
+        guard row.count == 11, let seq64 = row[0].integer, let body = row[8].text else { throw LedgerVerifierError.unreadable }
+        let seq = Int(seq64)
+        var problems: [(LedgerFinding.Kind, String)] = []
+        let leaf = CanonicalCheck.leafHash(canonical: body, seq: seq64)
+        let storedLeaf = row[9].blob
+        if leaf != storedLeaf {
+            if let storedLeaf, let elsewhere = findPosition(of: body, leaf: storedLeaf, near: seq) {
+                problems.append((.wrongPosition, "the entry stored here was written at position \(elsewhere)"))
+            } else {
+                problems.append((.alteredEntry, "the entry does not match its leaf hash"))
+            }
+        }
+        let columns = CanonicalCheck.Columns(
+            time: row[1].integer, actorKind: row[2].text, actorID: row[3].text, action: row[4].text, merchant: row[5].text, token: row[6].text,
+            requestID: row[7].text)
+        switch CanonicalCheck.check(body, against: columns) {
+        case .matches: break
+        case .columnsDiffer: problems.append((.alteredColumns, "the query columns differ from the entry"))
+        case .undecided:
+            if let entry = LedgerEntry(canonical: body) {
+                let matches =
+                    columns.time == entry.time && columns.actorKind == entry.actor.kind.rawValue && columns.actorID == entry.actor.id
+                    && columns.action == entry.action && columns.merchant == entry.objects["merchant"] && columns.token == entry.objects["token"]
+                    && columns.requestID == entry.requestID
+                if !matches { problems.append((.alteredColumns, "the query columns differ from the entry")) }
+            } else {
+                problems.append((.alteredEntry, "the entry is not in canonical form"))
+            }
+        }
+        return CheckedEntry(seq: seq, leaf: leaf, storedChain: row[10].blob ?? Data(), problems: problems)
+    }
 }

@@ -7,9 +7,9 @@ import SQLiteKit
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// Which database engine a ``KessaiDatabase`` talks to.
@@ -210,4 +210,83 @@ private final class RowCounter: Sendable {
     private let count = Mutex(0)
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
+}
+
+/// One column value read by ``KessaiDatabase/readRows(_:_:)``, without any decoding machinery.
+public enum StorageValue: Sendable, Equatable {
+    case integer(Int64)
+    case text(String)
+    case blob(Data)
+    case null
+
+    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    public var text: String? { if case .text(let value) = self { value } else { nil } }
+    public var blob: Data? { if case .blob(let value) = self { value } else { nil } }
+}
+
+extension KessaiDatabase {
+    /// Reads rows of a constant query straight from the driver, each as its column values in
+    /// select order. This is for bulk reads where SQLKit's `Decodable` path costs more than the
+    /// work done on the rows (the ledger verifier reads every entry). Placeholders are `$1`, `$2`…
+    /// on both engines, and every value is bound.
+    /// - Parameters:
+    ///   - sql: the statement, a compile-time constant.
+    ///   - binds: integer parameters.
+    /// - Returns: the rows.
+    public func readRows(_ sql: StaticString, _ binds: [Int64]) async throws -> [[StorageValue]] {
+        switch backend {
+        case .sqlite(let connection, let lock):
+            let collected = RowCollector()
+            await lock.acquire()
+            do {
+                try await Self.readSQLite(connection, "\(sql)", binds, into: collected)
+                await lock.release()
+            } catch {
+                await lock.release()
+                throw error
+            }
+            return collected.rows.withLock { $0 }
+        case .postgres(let client, _):
+            var bindings = PostgresBindings(capacity: binds.count)
+            for value in binds { bindings.append(value) }
+            let rows = try await client.query(PostgresQuery(unsafeSQL: "\(sql)", binds: bindings), logger: logger)
+            var result: [[StorageValue]] = []
+            for try await row in rows {
+                var values: [StorageValue] = []
+                values.reserveCapacity(row.count)
+                for cell in row {
+                    guard cell.bytes != nil else {
+                        values.append(.null)
+                        continue
+                    }
+                    switch cell.dataType {
+                    case .int2, .int4, .int8: values.append(.integer(try cell.decode(Int64.self)))
+                    case .bytea: values.append(.blob(Data((try cell.decode(ByteBuffer.self)).readableBytesView)))
+                    default: values.append(.text(try cell.decode(String.self)))
+                    }
+                }
+                result.append(values)
+            }
+            return result
+        }
+    }
+
+    private static func readSQLite(_ connection: SQLiteConnection, _ sql: String, _ binds: [Int64], into collected: RowCollector) async throws {
+        try await connection.query(sql, binds.map { SQLiteData.integer(Int($0)) }) { row in
+            let values = row.columns.map { column -> StorageValue in
+                switch column.data {
+                case .integer(let value): .integer(Int64(value))
+                case .float(let value): .integer(Int64(value))
+                case .text(let value): .text(value)
+                case .blob(let buffer): .blob(Data(buffer.readableBytesView))
+                case .null: .null
+                }
+            }
+            collected.rows.withLock { $0.append(values) }
+        }
+    }
+}
+
+private final class RowCollector: Sendable {
+    let rows = Mutex<[[StorageValue]]>([])
 }

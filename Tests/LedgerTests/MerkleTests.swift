@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import KessaiCore
 import KessaiTestSupport
-import Ledger
 import Testing
+
+@testable import Ledger
 
 /// Known-answer tests from the transparency-dev/merkle project's reference tests (RFC 6962 /
 /// RFC 9162 hashing), over its eight reference leaves.
@@ -221,5 +222,76 @@ struct MerkleTests {
         #expect(LedgerEntry(canonical: entry.canonical.replacingOccurrences(of: "1795000000500", with: "01795000000500")) == nil)
         let quoted = LedgerEntry(time: .testNow, actor: LedgerActor(.operator, #"O"Brien <ops>"#), action: "merchant.created")
         #expect(LedgerEntry(canonical: quoted.canonical) == quoted)
+    }
+
+    @Test("the verifier's fast path agrees with the full parser on every entry and every mutation of it")
+    func fastPathAgrees() throws {
+        let entries = [
+            LedgerEntry(
+                time: Date(timeIntervalSince1970: 1_795_000_000.5), actor: LedgerActor(.merchantKey, "key_abc"), action: "vault.decrypt",
+                objects: ["token": "pm_1", "merchant": "acct_1", "key_version": "2"], purpose: "authorization", requestID: "req_1", source: "127.0.0.1"),
+            LedgerEntry(time: .testNow, actor: LedgerActor(.system, "rotation"), action: "vault.key_rotated", objects: [:]),
+            LedgerEntry(time: .testNow, actor: LedgerActor(.operator, #"O"Brien <ops>"#), action: "merchant.created", objects: ["merchant": "acct_2"]),
+            LedgerEntry(time: .testNow, actor: LedgerActor(.anonymous, "203.0.113.9"), action: "auth.failure", objects: ["token": "pm_é"], requestID: "req_2"),
+        ]
+        var decided = 0
+        for entry in entries {
+            let body = entry.canonical
+            let columns = CanonicalCheck.Columns(
+                time: entry.time, actorKind: entry.actor.kind.rawValue, actorID: entry.actor.id, action: entry.action, merchant: entry.objects["merchant"],
+                token: entry.objects["token"], requestID: entry.requestID)
+            let verdict = CanonicalCheck.check(body, against: columns)
+            #expect(verdict != .columnsDiffer)
+            if verdict == .matches { decided += 1 }
+            // Every column changed, or dropped, is noticed.
+            let changed = [
+                CanonicalCheck.Columns(
+                    time: entry.time + 1, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: columns.merchant,
+                    token: columns.token, requestID: columns.requestID),
+                CanonicalCheck.Columns(
+                    time: entry.time, actorKind: "system", actorID: columns.actorID, action: columns.action, merchant: columns.merchant, token: columns.token,
+                    requestID: columns.requestID),
+                CanonicalCheck.Columns(
+                    time: entry.time, actorKind: columns.actorKind, actorID: (columns.actorID ?? "") + "x", action: columns.action, merchant: columns.merchant,
+                    token: columns.token, requestID: columns.requestID),
+                CanonicalCheck.Columns(
+                    time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: "vault.tokenize", merchant: columns.merchant,
+                    token: columns.token, requestID: columns.requestID),
+                CanonicalCheck.Columns(
+                    time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: "acct_other",
+                    token: columns.token, requestID: columns.requestID),
+                CanonicalCheck.Columns(
+                    time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: columns.merchant,
+                    token: columns.token == nil ? "pm_x" : nil, requestID: columns.requestID),
+                CanonicalCheck.Columns(
+                    time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: columns.merchant,
+                    token: columns.token, requestID: columns.requestID == nil ? "req_x" : nil),
+            ]
+            for other in changed where entry.actor.kind != .system || other.actorKind != "system" {
+                #expect(CanonicalCheck.check(body, against: other) != .matches)
+            }
+            // A body the full parser refuses is never passed by the fast path.
+            let bytes = Array(body.utf8)
+            for index in bytes.indices {
+                for replacement: UInt8 in [0x20, UInt8(ascii: "0"), UInt8(ascii: "\\"), UInt8(ascii: "}"), UInt8(ascii: ","), 0xC3] {
+                    var mutated = bytes
+                    mutated[index] = replacement
+                    let text = String(decoding: mutated, as: UTF8.self)
+                    if CanonicalCheck.check(text, against: columns) != .undecided {
+                        #expect(LedgerEntry(canonical: text) != nil, "fast path decided on a body the full parser refuses: \(text)")
+                    }
+                }
+                var shorter = bytes
+                shorter.remove(at: index)
+                let text = String(decoding: shorter, as: UTF8.self)
+                if CanonicalCheck.check(text, against: columns) != .undecided {
+                    #expect(LedgerEntry(canonical: text) != nil, "fast path decided on a body the full parser refuses: \(text)")
+                }
+            }
+            // The leaf hash is the same as over the built leaf bytes.
+            #expect(CanonicalCheck.leafHash(canonical: body, seq: 41) == Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: 41)))
+        }
+        // The plain entries took the fast path; the escaped and non-ASCII ones fell back.
+        #expect(decided == 2)
     }
 }
