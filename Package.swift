@@ -79,9 +79,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Acquiring",
+            dependencies: [
+                "KessaiCore", "Storage",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Payments",
             dependencies: [
-                "KessaiCore", "Storage", "Vault",
+                "KessaiCore", "Storage", "Vault", "Ledger", "Acquiring",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -89,7 +98,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -44,6 +44,8 @@ enum ErrorMapping {
         ]
         if let code = error.code { members.append(("code", .string(code))) }
         if let param = error.param { members.append(("param", .string(param))) }
+        if let declineCode = error.declineCode { members.append(("decline_code", .string(declineCode))) }
+        members.append(contentsOf: error.attachments)
         return JSONResponse.make(.object([("error", .object(members))]), status: .init(code: error.status))
     }
 }

@@ -19,6 +19,15 @@ public struct APIError: Error, Sendable, Equatable {
     public var param: String?
     /// The HTTP status to answer with.
     public var status: Int
+    /// The issuer's reason for a decline (`insufficient_funds`, `lost_card` …), on card errors.
+    public var declineCode: String?
+    /// Objects the error concerns, as Stripe attaches them (`payment_intent`, `payment_method`).
+    public var attachments: [(String, JSONValue)] = []
+
+    public static func == (lhs: APIError, rhs: APIError) -> Bool {
+        lhs.kind == rhs.kind && lhs.code == rhs.code && lhs.message == rhs.message && lhs.param == rhs.param && lhs.status == rhs.status
+            && lhs.declineCode == rhs.declineCode
+    }
 
     public init(kind: Kind, code: String?, message: String, param: String? = nil, status: Int) {
         self.kind = kind
@@ -50,6 +59,12 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     /// An object that does not exist or belongs to someone else; both answer the same.
+    /// The object is not in a state that allows this (Stripe's `payment_intent_unexpected_state`
+    /// and kin).
+    public static func unexpectedState(_ code: String, _ message: String, param: String? = nil) -> APIError {
+        APIError(kind: .invalidRequest, code: code, message: message, param: param, status: 400)
+    }
+
     public static func notFound(_ what: String, id: String, param: String = "id") -> APIError {
         APIError(kind: .invalidRequest, code: "resource_missing", message: "No such \(what): '\(id)'", param: param, status: 404)
     }

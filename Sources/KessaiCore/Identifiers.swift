@@ -52,7 +52,31 @@ public enum RequestTag: IdentifierTag {
     public static let randomLength = 16
 }
 
+public enum PaymentIntentTag: IdentifierTag {
+    public static let prefix = "pi_"
+    public static let randomLength = 24
+}
+
+public enum ChargeTag: IdentifierTag {
+    public static let prefix = "ch_"
+    public static let randomLength = 24
+}
+
+public enum RefundTag: IdentifierTag {
+    public static let prefix = "re_"
+    public static let randomLength = 24
+}
+
+public enum AttemptTag: IdentifierTag {
+    public static let prefix = "att_"
+    public static let randomLength = 24
+}
+
 public typealias MerchantID = Identifier<MerchantTag>
+public typealias PaymentIntentID = Identifier<PaymentIntentTag>
+public typealias ChargeID = Identifier<ChargeTag>
+public typealias RefundID = Identifier<RefundTag>
+public typealias AttemptID = Identifier<AttemptTag>
 public typealias PaymentMethodID = Identifier<PaymentMethodTag>
 public typealias APIKeyID = Identifier<APIKeyTag>
 public typealias RequestID = Identifier<RequestTag>

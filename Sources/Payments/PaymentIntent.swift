@@ -1,0 +1,151 @@
+public import Acquiring
+public import KessaiCore
+
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A payment a merchant wants to collect, with Stripe's lifecycle:
+///
+///     requires_payment_method → requires_confirmation → (requires_action) → processing
+///         → requires_capture (manual capture) → succeeded
+///     any state before succeeded → canceled; a decline → requires_payment_method
+public struct PaymentIntent: Sendable, Equatable {
+    public enum Status: String, Sendable, Codable {
+        case requiresPaymentMethod = "requires_payment_method"
+        case requiresConfirmation = "requires_confirmation"
+        case requiresAction = "requires_action"
+        case processing
+        case requiresCapture = "requires_capture"
+        case succeeded
+        case canceled
+    }
+
+    public enum CaptureMethod: String, Sendable, Codable {
+        case automatic
+        case automaticAsync = "automatic_async"
+        case manual
+    }
+
+    public enum CancellationReason: String, Sendable, Codable, CaseIterable {
+        case duplicate
+        case fraudulent
+        case requestedByCustomer = "requested_by_customer"
+        case abandoned
+        case failedInvoice = "failed_invoice"
+        case voidInvoice = "void_invoice"
+        case automatic
+        case expired
+    }
+
+    public let id: PaymentIntentID
+    public let merchant: MerchantID
+    public var livemode: Bool
+    public var amount: Int64
+    public var currency: Currency
+    public var status: Status
+    public var captureMethod: CaptureMethod
+    public var paymentMethod: PaymentMethodID?
+    public var paymentMethodTypes: [String]
+    public var description: String?
+    public var metadata: [String: String]
+    public var receiptEmail: String?
+    public var clientSecret: String
+    public var amountCapturable: Int64
+    public var amountReceived: Int64
+    public var amountRefunded: Int64
+    public var latestCharge: ChargeID?
+    public var lastPaymentError: PaymentError?
+    public var cancellationReason: CancellationReason?
+    public var canceledAt: Date?
+    public var returnURL: String?
+    /// The 3-D Secure challenge waiting for the buyer, while `requires_action`.
+    public var challengeID: String?
+    /// How the buyer was authenticated for the current confirmation.
+    public var authentication: AuthenticationResult?
+    /// The acquirer attempt under way, while `processing`.
+    public var attemptID: AttemptID?
+    /// The idempotency key of the request that confirmed it, so a replay after a crash answers
+    /// with the intent instead of an error.
+    public var confirmedByKey: String?
+    public let created: Date
+    public var updated: Date
+
+    /// Whether the capture happens with the authorization.
+    public var capturesImmediately: Bool { captureMethod != .manual }
+}
+
+/// Why the last confirmation failed, as Stripe's `last_payment_error`.
+public struct PaymentError: Sendable, Equatable, Codable {
+    public var type: String
+    public var code: String
+    public var declineCode: String?
+    public var message: String
+    public var paymentMethod: String?
+
+    public init(type: String, code: String, declineCode: String?, message: String, paymentMethod: String?) {
+        self.type = type
+        self.code = code
+        self.declineCode = declineCode
+        self.message = message
+        self.paymentMethod = paymentMethod
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, code, message
+        case declineCode = "decline_code"
+        case paymentMethod = "payment_method"
+    }
+}
+
+/// One authorization of a card for an intent, Stripe's `charge`.
+public struct Charge: Sendable, Equatable {
+    public let id: ChargeID
+    public let merchant: MerchantID
+    public let paymentIntent: PaymentIntentID
+    public var amount: Int64
+    public var amountCaptured: Int64
+    public var amountRefunded: Int64
+    public var currency: Currency
+    public var status: String
+    public var captured: Bool
+    public var paymentMethod: PaymentMethodID
+    public var acquirer: String
+    public var acquirerReference: String?
+    public var cvcCheck: String?
+    public var authentication: String?
+    public var failureCode: String?
+    public var declineCode: String?
+    public var failureMessage: String?
+    public let created: Date
+}
+
+/// Money returned to the buyer, Stripe's `refund`.
+public struct Refund: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case pending
+        case succeeded
+        case failed
+        case canceled
+    }
+
+    public enum Reason: String, Sendable, CaseIterable {
+        case duplicate
+        case fraudulent
+        case requestedByCustomer = "requested_by_customer"
+    }
+
+    public let id: RefundID
+    public let merchant: MerchantID
+    public let paymentIntent: PaymentIntentID
+    public let charge: ChargeID
+    public let amount: Int64
+    public let currency: Currency
+    public var status: Status
+    public let reason: Reason?
+    public let metadata: [String: String]
+    public var failureReason: String?
+    public let created: Date
+}
