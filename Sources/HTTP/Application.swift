@@ -17,6 +17,13 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, clock: gateway.clock)
         .register(on: router)
     LedgerController(gateway: gateway).register(on: router)
+    let idempotency = Idempotency(
+        database: gateway.database, keySource: gateway.keySource, clock: gateway.clock, lease: gateway.configuration.idempotencyLease)
+    PaymentIntentsController(
+        payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL
+    ).register(on: router)
+    RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
+    ThreeDSecureController(payments: gateway.payments, paymentMethods: gateway.paymentMethods, reader: reader).register(on: router)
     return router
 }
 
@@ -32,7 +39,8 @@ public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
     )
     app.addServices(
         SecurityCodeExpiryService(vault: gateway.vault, logger: gateway.logger),
-        LedgerService(gateway: gateway)
+        LedgerService(gateway: gateway),
+        PaymentsMaintenanceService(gateway: gateway)
     )
     return app
 }
@@ -85,5 +93,28 @@ struct LedgerService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
         _ = try? await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: configuration.checkpointCopyFile)
+    }
+}
+
+/// Settles acquirer attempts left pending (a process died, or the acquirer did not answer) and
+/// forgets idempotency keys older than 24 hours, every few seconds; once at start.
+struct PaymentsMaintenanceService: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        let idempotency = Idempotency(
+            database: gateway.database, keySource: gateway.keySource, clock: gateway.clock, lease: gateway.configuration.idempotencyLease)
+        var rounds = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let settled = try await gateway.payments.reconcile(olderThan: gateway.configuration.reconcileAfter)
+                if settled > 0 { gateway.logger.info("reconciled payments", metadata: ["count": "\(settled)"]) }
+                if rounds % 600 == 0 { try await idempotency.sweep() }
+            } catch {
+                gateway.logger.error("payment reconciliation failed", metadata: ["error": "\(error)"])
+            }
+            rounds += 1
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
     }
 }

@@ -21,6 +21,8 @@ struct Authenticator: Sendable {
     enum Accepts {
         case secret
         case publishable
+        /// Either kind (the endpoint checks what a publishable key may see itself).
+        case either
     }
 
     func authenticate(_ request: Request, context: KessaiRequestContext, accepts: Accepts) async throws -> AuthenticatedKey {
@@ -38,7 +40,7 @@ struct Authenticator: Sendable {
             throw failure
         }
         switch (accepts, key.kind) {
-        case (.secret, .secret), (.publishable, .publishable):
+        case (.secret, .secret), (.publishable, .publishable), (.either, _):
             return key
         case (.secret, .publishable):
             try await fail(context, reason: "wrong_kind", hint: Self.hint(presented), key: key)

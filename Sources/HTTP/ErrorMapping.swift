@@ -37,7 +37,7 @@ enum ErrorMapping {
 
     static let tooLarge = APIError(kind: .invalidRequest, code: "request_too_large", message: "The request body is too large.", status: 413)
 
-    static func response(for error: APIError) -> Response {
+    static func body(for error: APIError) -> JSONValue {
         var members: [(String, JSONValue)] = [
             ("type", .string(error.kind.rawValue)),
             ("message", .string(error.message)),
@@ -46,7 +46,11 @@ enum ErrorMapping {
         if let param = error.param { members.append(("param", .string(param))) }
         if let declineCode = error.declineCode { members.append(("decline_code", .string(declineCode))) }
         members.append(contentsOf: error.attachments)
-        return JSONResponse.make(.object([("error", .object(members))]), status: .init(code: error.status))
+        return .object([("error", .object(members))])
+    }
+
+    static func response(for error: APIError) -> Response {
+        JSONResponse.make(body(for: error), status: .init(code: error.status))
     }
 }
 

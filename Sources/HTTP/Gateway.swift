@@ -1,3 +1,4 @@
+public import Acquiring
 public import KessaiCore
 public import Ledger
 public import Logging
@@ -45,8 +46,25 @@ public struct GatewayConfiguration: Sendable {
     public var checkpointInterval: TimeInterval = 60
     /// A file each checkpoint is appended to as a JSON line, for a copy off the host.
     public var checkpointCopyFile: String?
+    /// The address browsers reach Kessai at (3-D Secure pages, hosted pages); by default
+    /// `http://host:port`.
+    public var publicURL: String?
+    /// The simulated acquirer's answer delay.
+    public var testAcquirerLatency: Duration = .zero
+    /// Seconds an acquirer attempt may stay unanswered before it is settled from the acquirer's
+    /// records (longer than any acquirer call can take).
+    public var reconcileAfter: TimeInterval = 30
+    /// Seconds an `Idempotency-Key` stays claimed by a request that has not finished (a process
+    /// killed mid-request releases its keys after this).
+    public var idempotencyLease: TimeInterval = 30
 
     public init() {}
+
+    public var resolvedPublicURL: String {
+        var url = publicURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
 
     public var resolvedKeyFile: String { keyFile ?? Self.join(dataDirectory, "kessai.keys") }
 
@@ -71,6 +89,8 @@ public struct Gateway: Sendable {
     public let merchants: MerchantStore
     public let operatorTokens: OperatorTokenStore
     public let paymentMethods: PaymentMethodStore
+    public let acquirer: TestAcquirer
+    public let payments: CardPayments
     public let clock: any KessaiClock
     public let logger: Logger
 
@@ -116,12 +136,16 @@ public struct Gateway: Sendable {
                 securityCodeLifetime: configuration.securityCodeLifetime
             )
             let merchants = MerchantStore(database: database, hasher: KeySourceHasher(source: keySource), ledger: ledger, clock: clock)
+            let acquirer = TestAcquirer(database: database, clock: clock, latency: configuration.testAcquirerLatency)
+            let payments = CardPayments(
+                database: database, vault: vault, acquirer: acquirer, clock: clock, logger: logger,
+                events: EventRecorder(publicURL: configuration.resolvedPublicURL, clock: clock), reconcileAfter: configuration.reconcileAfter)
             let gateway = Gateway(
                 configuration: configuration, database: database, keySource: keySource, vault: vault, ledger: ledger,
                 merchants: merchants,
                 operatorTokens: OperatorTokenStore(database: database, ledger: ledger, clock: clock) { try KeySourceHasher(source: keySource).hash($0) },
                 paymentMethods: PaymentMethodStore(database: database, vault: vault, clock: clock),
-                clock: clock, logger: logger
+                acquirer: acquirer, payments: payments, clock: clock, logger: logger
             )
             if configuration.mode == .development, createDemoMerchant, try await merchants.count() == 0 {
                 announcements.demoMerchant = try await merchants.create(name: "Demo Shop")

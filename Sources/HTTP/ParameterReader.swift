@@ -8,6 +8,11 @@ struct ParameterReader: Sendable {
     let maximumBodyBytes: Int
 
     func body(_ request: Request) async throws -> Parameters {
+        try await bodyAndBytes(request).0
+    }
+
+    /// The parameters and the raw body (the idempotency fingerprint is taken over the bytes).
+    func bodyAndBytes(_ request: Request) async throws -> (Parameters, ByteBuffer) {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maximumBodyBytes {
             throw ErrorMapping.tooLarge
         }
@@ -24,7 +29,7 @@ struct ParameterReader: Sendable {
             throw APIError(
                 kind: .invalidRequest, code: nil, message: "Send parameters as application/x-www-form-urlencoded, as Stripe's libraries do.", status: 415)
         }
-        return Parameters(try FormValue.parse(buffer.readableBytesView))
+        return (Parameters(try FormValue.parse(buffer.readableBytesView)), buffer)
     }
 
     func query(_ request: Request) throws -> Parameters {

@@ -102,7 +102,9 @@ public struct CardPayments: Sendable {
     }
 
     /// A page of a merchant's intents, newest first, as Stripe's list endpoints page.
-    public func list(merchant: MerchantID, limit: Int, startingAfter: PaymentIntentID?, endingBefore: PaymentIntentID?) async throws -> (
+    public func list(
+        merchant: MerchantID, limit: Int, startingAfter: PaymentIntentID?, endingBefore: PaymentIntentID?
+    ) async throws -> (
         [PaymentIntent], hasMore: Bool
     ) {
         try await Self.page(
@@ -145,7 +147,8 @@ public struct CardPayments: Sendable {
             if let amount = update.amount { intent.amount = amount }
             if let currency = update.currency { intent.currency = currency }
             if intent.amount > intent.currency.maximumAmount {
-                throw APIError.invalid("amount", "Amount must be no more than \(intent.currency.maximumAmount) \(intent.currency.code).", code: "amount_too_large")
+                throw APIError.invalid(
+                    "amount", "Amount must be no more than \(intent.currency.maximumAmount) \(intent.currency.code).", code: "amount_too_large")
             }
             if let captureMethod = update.captureMethod { intent.captureMethod = captureMethod }
             if let types = update.paymentMethodTypes { intent.paymentMethodTypes = types }
@@ -220,7 +223,8 @@ public struct CardPayments: Sendable {
             guard let method = intent.paymentMethod else {
                 throw APIError(
                     kind: .invalidRequest, code: "payment_intent_unexpected_state",
-                    message: "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
+                    message:
+                        "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
                     param: "payment_method", status: 400)
             }
             let (month, year) = try await Self.cardExpiry(method, merchant: merchant, on: db)
@@ -359,7 +363,9 @@ public struct CardPayments: Sendable {
 
     /// Applies an authorization's outcome, once: only while its attempt is still pending.
     @discardableResult
-    func settleAuthorization(_ attempt: AttemptID, outcome: AuthorizationOutcome?, intent id: PaymentIntentID, merchant: MerchantID) async throws
+    func settleAuthorization(
+        _ attempt: AttemptID, outcome: AuthorizationOutcome?, intent id: PaymentIntentID, merchant: MerchantID
+    ) async throws
         -> PaymentIntent
     {
         let now = clock.now()
@@ -610,7 +616,8 @@ public struct CardPayments: Sendable {
             guard amount >= 1 else { throw APIError.invalid("amount", "Refund amount must be a positive integer.") }
             guard amount <= available else {
                 throw APIError.invalid(
-                    "amount", "Refund amount (\(amount) \(intent.currency.code)) is greater than unrefunded amount on charge (\(available) \(intent.currency.code)).",
+                    "amount",
+                    "Refund amount (\(amount) \(intent.currency.code)) is greater than unrefunded amount on charge (\(available) \(intent.currency.code)).",
                     code: "amount_too_large")
             }
             let refund = Refund(
@@ -665,7 +672,9 @@ public struct CardPayments: Sendable {
         try await database.withConnection { db in try await Self.refund(id, merchant: merchant, on: db) }
     }
 
-    public func listRefunds(merchant: MerchantID, paymentIntent: PaymentIntentID?, limit: Int, startingAfter: RefundID?, endingBefore: RefundID?) async throws
+    public func listRefunds(
+        merchant: MerchantID, paymentIntent: PaymentIntentID?, limit: Int, startingAfter: RefundID?, endingBefore: RefundID?
+    ) async throws
         -> ([Refund], hasMore: Bool)
     {
         try await Self.page(
@@ -709,7 +718,9 @@ public struct CardPayments: Sendable {
             case "refund":
                 if let refund = try row.decode(column: "refund_id", as: String?.self) {
                     let outcome: OperationOutcome? = recorded.map {
-                        $0.approved ? .succeeded(reference: $0.reference ?? "") : .failed($0.decline ?? Decline(code: "refund_failed", declineCode: "", message: "refused"))
+                        $0.approved
+                            ? .succeeded(reference: $0.reference ?? "")
+                            : .failed($0.decline ?? Decline(code: "refund_failed", declineCode: "", message: "refused"))
                     }
                     try await settleRefund(attempt, outcome: outcome, refund: RefundID(rawValue: refund), merchant: merchant)
                 }

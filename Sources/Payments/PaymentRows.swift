@@ -102,7 +102,8 @@ struct PaymentIntentRow: Codable, Sendable {
             metadata: try RowJSON.decode([String: String].self, metadata), receiptEmail: receiptEmail, clientSecret: clientSecret,
             amountCapturable: amountCapturable, amountReceived: amountReceived, amountRefunded: amountRefunded,
             latestCharge: latestCharge.map(ChargeID.init(rawValue:)), lastPaymentError: try lastPaymentError.map { try RowJSON.decode(PaymentError.self, $0) },
-            cancellationReason: cancellationReason.flatMap(PaymentIntent.CancellationReason.init(rawValue:)), canceledAt: canceledAt.map(Date.init(unixSeconds:)),
+            cancellationReason: cancellationReason.flatMap(PaymentIntent.CancellationReason.init(rawValue:)),
+            canceledAt: canceledAt.map(Date.init(unixSeconds:)),
             returnURL: returnURL, challengeID: challengeID, authentication: authentication.flatMap(AuthenticationResult.init(rawValue:)),
             attemptID: attemptID.map(AttemptID.init(rawValue:)), confirmedByKey: confirmedByKey, created: Date(unixSeconds: createdAt),
             updated: Date(unixSeconds: updatedAt))

@@ -26,6 +26,26 @@ struct Serve: AsyncParsableCommand {
     )
     var checkpointCopy: String?
 
+    @Option(
+        name: .customLong("public-url"),
+        help: "The address browsers reach Kessai at, for 3-D Secure and hosted pages (KESSAI_PUBLIC_URL; default http://host:port).")
+    var publicURL: String?
+
+    @Option(
+        name: .customLong("reconcile-after"),
+        help: "Seconds an unanswered acquirer attempt waits before it is settled from the acquirer's records, 1 to 3600 (KESSAI_RECONCILE_AFTER; default 30).")
+    var reconcileAfter: Int?
+
+    @Option(
+        name: .customLong("idempotency-lease"),
+        help: "Seconds an Idempotency-Key stays claimed by an unfinished request, 1 to 3600 (KESSAI_IDEMPOTENCY_LEASE; default 30).")
+    var idempotencyLease: Int?
+
+    @Option(
+        name: .customLong("test-acquirer-latency-ms"), help: "Delay of the test acquirer's answers, 0 to 10000 ms (KESSAI_TEST_ACQUIRER_LATENCY_MS; default 0)."
+    )
+    var testAcquirerLatency: Int?
+
     func run() async throws {
         // Run Swift concurrency on NIO's event loops: request handlers and database I/O then
         // share threads instead of hopping between the dispatch pool and the event loops.
@@ -42,6 +62,22 @@ struct Serve: AsyncParsableCommand {
             configuration.securityCodeLifetime = Double(ttl)
         }
         configuration.checkpointCopyFile = checkpointCopy ?? env["KESSAI_CHECKPOINT_COPY"]
+        if let url = publicURL ?? env["KESSAI_PUBLIC_URL"] {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--public-url must start with http:// or https://") }
+            configuration.publicURL = url
+        }
+        if let seconds = reconcileAfter ?? env["KESSAI_RECONCILE_AFTER"].flatMap(Int.init) {
+            guard (1...3600).contains(seconds) else { throw ValidationError("--reconcile-after must be 1…3600 seconds") }
+            configuration.reconcileAfter = Double(seconds)
+        }
+        if let seconds = idempotencyLease ?? env["KESSAI_IDEMPOTENCY_LEASE"].flatMap(Int.init) {
+            guard (1...3600).contains(seconds) else { throw ValidationError("--idempotency-lease must be 1…3600 seconds") }
+            configuration.idempotencyLease = Double(seconds)
+        }
+        if let milliseconds = testAcquirerLatency ?? env["KESSAI_TEST_ACQUIRER_LATENCY_MS"].flatMap(Int.init) {
+            guard (0...10_000).contains(milliseconds) else { throw ValidationError("--test-acquirer-latency-ms must be 0…10000") }
+            configuration.testAcquirerLatency = .milliseconds(milliseconds)
+        }
         let logger = try options.makeLogger()
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)
         Announce.development(announcements, configuration: configuration)

@@ -45,7 +45,9 @@ public struct TestAcquirer: AcquirerConnector {
         case "4000000000000127": .decline(Decline(code: "incorrect_cvc", declineCode: "incorrect_cvc", message: "Your card's security code is incorrect."))
         case "4000000000000119":
             .decline(
-                Decline(code: "processing_error", declineCode: "processing_error", message: "An error occurred while processing your card. Try again in a little bit."))
+                Decline(
+                    code: "processing_error", declineCode: "processing_error",
+                    message: "An error occurred while processing your card. Try again in a little bit."))
         case "4000002760003184": .challenge
         default: .approve
         }
@@ -68,7 +70,9 @@ public struct TestAcquirer: AcquirerConnector {
         case .challenge where request.authentication != .challenged:
             // The issuer refuses an unauthenticated authorization for a card that needs 3-D Secure.
             outcome = .declined(
-                Decline(code: "authentication_required", declineCode: "authentication_required", message: "Your card was declined. This transaction requires authentication."))
+                Decline(
+                    code: "authentication_required", declineCode: "authentication_required",
+                    message: "Your card was declined. This transaction requires authentication."))
         case .approve, .challenge:
             outcome = .approved(
                 reference: "ta_" + Base62.random(count: 20), captured: request.capture, cvc: request.card.securityCode == nil ? .unchecked : .pass)

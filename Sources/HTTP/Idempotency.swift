@@ -1,0 +1,150 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import KessaiCore
+import Merchants
+import NIOCore
+import SQLKit
+import Storage
+import Vault
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+}
+
+/// `Idempotency-Key` on every POST, per merchant, as Stripe does it:
+/// - the first response (success, a card error, or a server error once execution began) is kept
+///   for 24 hours and replayed for the same key, marked `Idempotent-Replayed: true`;
+/// - the same key with other parameters, or on another endpoint, is 400 `idempotency_error`;
+/// - a key whose request is still running is 409;
+/// - a request refused before it began (bad parameters, a wrong state, not found) keeps nothing,
+///   so the key can be used again with corrected parameters.
+///
+/// The key is claimed in the database before the request runs, with a lease: a process killed
+/// mid-request leaves a claim that the next attempt with the key takes over once the lease has
+/// run out. Payments themselves are protected by their own state (an intent being confirmed is
+/// `processing`), so a takeover never charges twice.
+///
+/// The stored fingerprint of the request is an HMAC under the key source's API-key MAC key
+/// (domain-separated): a request body can hold a card number (tokenization), and an unkeyed hash
+/// of one could be searched.
+struct Idempotency: Sendable {
+    let database: KessaiDatabase
+    let keySource: any KeySource
+    let clock: any KessaiClock
+    /// How long a claim holds before another attempt may take it over.
+    let lease: TimeInterval
+    static let retention: TimeInterval = 24 * 3600
+
+    /// Runs `work` under the request's `Idempotency-Key`, if it has one.
+    func run(
+        _ request: Request, body: ByteBuffer, merchant: MerchantID, _ work: () async throws -> JSONValue
+    ) async throws -> Response {
+        guard let key = request.headers[.idempotencyKey] else { return JSONResponse.make(try await work()) }
+        guard !key.isEmpty, key.count <= 255, key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else {
+            throw APIError(
+                kind: .invalidRequest, code: "idempotency_key_invalid",
+                message: "Idempotency-Key must be 1 to 255 printable ASCII characters.", param: "Idempotency-Key", status: 400)
+        }
+        var message = Data("kessai-idempotency-v1\n\(request.method.rawValue) \(request.uri.path)\n".utf8)
+        message.append(contentsOf: body.readableBytesView)
+        let fingerprint = Hex.encode(try keySource.mac(message, purpose: .apiKeyHash))
+        switch try await claim(merchant: merchant, key: key, fingerprint: fingerprint) {
+        case .replay(let status, let text):
+            var response = Response(
+                status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+            response.headers[.idempotentReplayed] = "true"
+            return response
+        case .otherParameters:
+            throw APIError(
+                kind: .idempotency, code: "idempotency_key_in_use",
+                message:
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key.prefix(64))' if you meant to execute a different request.",
+                status: 400)
+        case .inFlight:
+            throw APIError(
+                kind: .idempotency, code: "idempotency_key_in_use",
+                message: "There is currently another in-progress request using this Idempotency-Key. Retry after it has finished.", status: 409)
+        case .claimed:
+            break
+        }
+        do {
+            let value = try await work()
+            try await finish(merchant: merchant, key: key, status: 200, response: value.serialized())
+            return JSONResponse.make(value)
+        } catch {
+            let mapped = ErrorMapping.apiError(for: error, logger: Logger(label: "kessai.idempotency"))
+            if mapped.status == 402 || mapped.status >= 500 {
+                try await finish(merchant: merchant, key: key, status: mapped.status, response: ErrorMapping.body(for: mapped).serialized())
+            } else {
+                try await release(merchant: merchant, key: key)
+            }
+            throw error
+        }
+    }
+
+    enum Claim {
+        case claimed
+        case replay(status: Int, response: String)
+        case otherParameters
+        case inFlight
+    }
+
+    private func claim(merchant: MerchantID, key: String, fingerprint: String) async throws -> Claim {
+        let now = clock.now().unixSeconds
+        let lockedUntil = now + Int64(lease)
+        return try await database.transaction { db in
+            // A key older than the retention period is forgotten.
+            try await db.delete(from: "idempotency_keys").where("merchant_id", .equal, merchant.rawValue).where("idempotency_key", .equal, key)
+                .where("created_at", .lessThan, now - Int64(Self.retention)).run()
+            let inserted = try await db.insert(into: "idempotency_keys")
+                .columns("merchant_id", "idempotency_key", "request_hash", "state", "locked_until", "created_at")
+                .values(SQLBind(merchant.rawValue), SQLBind(key), SQLBind(fingerprint), SQLBind("in_flight"), SQLBind(lockedUntil), SQLBind(now))
+                .ignoringConflicts(with: ["merchant_id", "idempotency_key"])
+                .returning("created_at").all()
+            if !inserted.isEmpty { return .claimed }
+            guard
+                let row = try await db.select().columns("request_hash", "state", "status_code", "response", "locked_until").from("idempotency_keys")
+                    .where("merchant_id", .equal, merchant.rawValue).where("idempotency_key", .equal, key).for(.update).first()
+            else { return .inFlight }
+            guard try row.decode(column: "request_hash", as: String.self) == fingerprint else { return .otherParameters }
+            if try row.decode(column: "state", as: String.self) == "done" {
+                return .replay(status: try row.decode(column: "status_code", as: Int.self), response: try row.decode(column: "response", as: String.self))
+            }
+            guard try row.decode(column: "locked_until", as: Int64.self) < now else { return .inFlight }
+            // The request that held the key died with its process: this one takes over.
+            try await db.update("idempotency_keys").set("locked_until", to: lockedUntil).where("merchant_id", .equal, merchant.rawValue)
+                .where("idempotency_key", .equal, key).run()
+            return .claimed
+        }
+    }
+
+    private func finish(merchant: MerchantID, key: String, status: Int, response: String) async throws {
+        try await database.withConnection { db in
+            try await db.update("idempotency_keys").set("state", to: "done").set("status_code", to: status).set("response", to: response)
+                .where("merchant_id", .equal, merchant.rawValue).where("idempotency_key", .equal, key).run()
+        }
+    }
+
+    private func release(merchant: MerchantID, key: String) async throws {
+        try await database.withConnection { db in
+            try await db.delete(from: "idempotency_keys").where("merchant_id", .equal, merchant.rawValue).where("idempotency_key", .equal, key).run()
+        }
+    }
+
+    /// Forgets keys older than the retention period.
+    func sweep() async throws {
+        let cutoff = clock.now().unixSeconds - Int64(Self.retention)
+        try await database.withConnection { db in
+            try await db.delete(from: "idempotency_keys").where("created_at", .lessThan, cutoff).run()
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import KessaiCore
+import Payments
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The wire form of a PaymentIntent, shaped as Stripe's `payment_intent` object.
+struct PaymentIntentDTO {
+    let intent: PaymentIntent
+    /// Where Kessai's pages are reached from a browser (`next_action` links there).
+    let publicURL: String
+
+    var json: JSONValue {
+        var nextAction: JSONValue = nil
+        if intent.status == .requiresAction, let challenge = intent.challengeID {
+            nextAction = .object([
+                (
+                    "redirect_to_url",
+                    .object([
+                        ("return_url", .optional(intent.returnURL)),
+                        ("url", .string("\(publicURL)/3ds/\(challenge)")),
+                    ])
+                ),
+                ("type", "redirect_to_url"),
+            ])
+        }
+        var lastError: JSONValue = nil
+        if let error = intent.lastPaymentError {
+            var members: [(String, JSONValue)] = [("code", .string(error.code))]
+            if let decline = error.declineCode { members.append(("decline_code", .string(decline))) }
+            members.append(("message", .string(error.message)))
+            if let method = error.paymentMethod {
+                members.append(("payment_method", .object([("id", .string(method)), ("object", "payment_method"), ("type", "card")])))
+            }
+            members.append(("type", .string(error.type)))
+            lastError = .object(members)
+        }
+        return .object([
+            ("id", .string(intent.id.rawValue)),
+            ("object", "payment_intent"),
+            ("amount", .int(intent.amount)),
+            ("amount_capturable", .int(intent.amountCapturable)),
+            ("amount_details", .object([("tip", .object([]))])),
+            ("amount_received", .int(intent.amountReceived)),
+            ("application", nil),
+            ("application_fee_amount", nil),
+            ("automatic_payment_methods", nil),
+            ("canceled_at", intent.canceledAt.map { .int($0.unixSeconds) } ?? nil),
+            ("cancellation_reason", .optional(intent.cancellationReason?.rawValue)),
+            ("capture_method", .string(intent.captureMethod.rawValue)),
+            ("client_secret", .string(intent.clientSecret)),
+            ("confirmation_method", "automatic"),
+            ("created", .int(intent.created.unixSeconds)),
+            ("currency", .string(intent.currency.code)),
+            ("customer", nil),
+            ("description", .optional(intent.description)),
+            ("last_payment_error", lastError),
+            ("latest_charge", .optional(intent.latestCharge?.rawValue)),
+            ("livemode", .bool(intent.livemode)),
+            ("metadata", .object(intent.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("next_action", nextAction),
+            ("on_behalf_of", nil),
+            ("payment_method", .optional(intent.paymentMethod?.rawValue)),
+            ("payment_method_options", .object([("card", .object([("request_three_d_secure", "automatic")]))])),
+            ("payment_method_types", .array(intent.paymentMethodTypes.map(JSONValue.string))),
+            ("processing", nil),
+            ("receipt_email", .optional(intent.receiptEmail)),
+            ("review", nil),
+            ("setup_future_usage", nil),
+            ("shipping", nil),
+            ("statement_descriptor", nil),
+            ("statement_descriptor_suffix", nil),
+            ("status", .string(intent.status.rawValue)),
+            ("transfer_data", nil),
+            ("transfer_group", nil),
+        ])
+    }
+}
+
+/// The wire form of a refund, shaped as Stripe's `refund` object.
+struct RefundDTO {
+    let refund: Refund
+
+    var json: JSONValue {
+        .object([
+            ("id", .string(refund.id.rawValue)),
+            ("object", "refund"),
+            ("amount", .int(refund.amount)),
+            ("balance_transaction", nil),
+            ("charge", .string(refund.charge.rawValue)),
+            ("created", .int(refund.created.unixSeconds)),
+            ("currency", .string(refund.currency.code)),
+            ("failure_reason", .optional(refund.failureReason)),
+            ("metadata", .object(refund.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("payment_intent", .string(refund.paymentIntent.rawValue)),
+            ("reason", .optional(refund.reason?.rawValue)),
+            ("receipt_number", nil),
+            ("source_transfer_reversal", nil),
+            ("status", .string(refund.status.rawValue)),
+            ("transfer_reversal", nil),
+        ])
+    }
+}
+
+/// Stripe's list envelope.
+enum ListDTO {
+    static func make(_ items: [JSONValue], hasMore: Bool, url: String) -> JSONValue {
+        .object([("object", "list"), ("data", .array(items)), ("has_more", .bool(hasMore)), ("url", .string(url))])
+    }
+}

@@ -1,0 +1,349 @@
+import Hummingbird
+import KessaiCore
+import Ledger
+import Merchants
+import Payments
+import Vault
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `/v1/payment_intents`: create, retrieve, update, confirm, capture, cancel and list, with the
+/// secret key; retrieve and confirm also with the publishable key and the intent's
+/// `client_secret`, as a buyer's browser does.
+struct PaymentIntentsController: Sendable {
+    let payments: CardPayments
+    let authenticator: Authenticator
+    let reader: ParameterReader
+    let idempotency: Idempotency
+    let publicURL: String
+
+    func register(on router: Router<KessaiRequestContext>) {
+        router.post("/v1/payment_intents", use: create)
+        router.get("/v1/payment_intents", use: list)
+        router.get("/v1/payment_intents/:id", use: retrieve)
+        router.post("/v1/payment_intents/:id", use: update)
+        router.post("/v1/payment_intents/:id/confirm", use: confirm)
+        router.post("/v1/payment_intents/:id/capture", use: capture)
+        router.post("/v1/payment_intents/:id/cancel", use: cancel)
+    }
+
+    func dto(_ intent: PaymentIntent) -> JSONValue { PaymentIntentDTO(intent: intent, publicURL: publicURL).json }
+
+    @Sendable func create(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            try parameters.allowOnly([
+                "amount", "currency", "payment_method", "payment_method_types", "capture_method", "confirm", "description", "metadata", "receipt_email",
+                "return_url", "expand", "automatic_payment_methods", "payment_method_options", "confirmation_method",
+            ])
+            var new = CardPayments.NewIntent(amount: 0, currency: .jpy)
+            new.currency = try Self.currency(parameters)
+            guard let amount = try parameters.integer("amount", maximumDigits: 12) else { throw APIError.missing("amount") }
+            new.amount = try Self.checkAmount(Int64(amount), currency: new.currency)
+            new.captureMethod = try Self.captureMethod(parameters) ?? .automatic
+            new.paymentMethod = try Self.paymentMethod(parameters)
+            new.paymentMethodTypes = try Self.paymentMethodTypes(parameters) ?? ["card"]
+            try Self.automaticPaymentMethods(parameters)
+            try Self.paymentMethodOptions(parameters)
+            if let method = try parameters.string("confirmation_method"), !["automatic", "manual"].contains(method) {
+                throw APIError.invalid("confirmation_method", "confirmation_method must be automatic or manual.")
+            }
+            new.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000)
+            new.metadata = try MetadataInput.parse(parameters.object("metadata"))
+            new.receiptEmail = try Self.email(parameters, "receipt_email")
+            new.returnURL = try Self.returnURL(parameters)
+            let confirm = try Self.boolean(parameters, "confirm") ?? false
+            if new.returnURL != nil && !confirm {
+                throw APIError.invalid("return_url", "return_url can only be passed with confirm=true.")
+            }
+            let intent = try await payments.create(new, merchant: key.merchant, livemode: key.livemode)
+            context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
+            guard confirm else { return dto(intent) }
+            return try await confirmed(
+                intent.id, merchant: key.merchant,
+                CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: request.headers[.idempotencyKey]), key: key, context: context)
+        }
+    }
+
+    @Sendable func retrieve(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .either)
+        let query = try reader.query(request)
+        try query.allowOnly(["expand", "client_secret"])
+        let id = try Self.intentID(context)
+        guard let intent = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
+        if key.kind == .publishable { try Self.checkClientSecret(try query.string("client_secret"), intent) }
+        return JSONResponse.make(dto(intent))
+    }
+
+    @Sendable func list(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let query = try reader.query(request)
+        try query.allowOnly(["limit", "starting_after", "ending_before", "expand"])
+        let (limit, after, before) = try ListParameters.parse(query, PaymentIntentID.self)
+        let (intents, hasMore) = try await payments.list(merchant: key.merchant, limit: limit, startingAfter: after, endingBefore: before)
+        return JSONResponse.make(ListDTO.make(intents.map(dto), hasMore: hasMore, url: "/v1/payment_intents"))
+    }
+
+    @Sendable func update(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        let id = try Self.intentID(context)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            try parameters.allowOnly([
+                "amount", "currency", "payment_method", "payment_method_types", "capture_method", "description", "metadata", "receipt_email", "expand",
+                "payment_method_options",
+            ])
+            var update = CardPayments.IntentUpdate()
+            if parameters.has("currency") { update.currency = try Self.currency(parameters) }
+            if let amount = try parameters.integer("amount", maximumDigits: 12) {
+                update.amount = try Self.checkAmount(Int64(amount), currency: update.currency ?? .jpy, checkMaximum: update.currency != nil)
+            }
+            update.captureMethod = try Self.captureMethod(parameters)
+            update.paymentMethod = try Self.paymentMethod(parameters)
+            update.paymentMethodTypes = try Self.paymentMethodTypes(parameters)
+            try Self.paymentMethodOptions(parameters)
+            if parameters.has("description") { update.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000) ?? "" }
+            if parameters.has("receipt_email") { update.receiptEmail = try Self.email(parameters, "receipt_email") ?? "" }
+            if let metadata = try parameters.object("metadata") {
+                var changes: [String: String?] = [:]
+                for (name, value) in metadata.entries {
+                    guard case .string(let text) = value else { throw APIError.invalid(metadata.name(name), "Metadata values must be strings.") }
+                    _ = try MetadataInput.parse(Parameters([name: .string(text.isEmpty ? "x" : text)], prefix: "metadata"))
+                    changes[name] = text.isEmpty ? String?.none : text
+                }
+                update.metadata = changes
+            }
+            return dto(try await payments.update(id, merchant: key.merchant, update))
+        }
+    }
+
+    @Sendable func confirm(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .either)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        let id = try Self.intentID(context)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            try parameters.allowOnly(["payment_method", "return_url", "expand", "client_secret", "receipt_email", "use_stripe_sdk", "payment_method_options"])
+            if key.kind == .publishable {
+                guard let intent = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
+                try Self.checkClientSecret(try parameters.string("client_secret"), intent)
+            }
+            try Self.paymentMethodOptions(parameters)
+            if let email = try Self.email(parameters, "receipt_email") {
+                var update = CardPayments.IntentUpdate()
+                update.receiptEmail = email
+                _ = try await payments.update(id, merchant: key.merchant, update)
+            }
+            let confirmation = CardPayments.Confirmation(
+                paymentMethod: try Self.paymentMethod(parameters), returnURL: try Self.returnURL(parameters),
+                idempotencyKey: request.headers[.idempotencyKey])
+            return try await confirmed(id, merchant: key.merchant, confirmation, key: key, context: context)
+        }
+    }
+
+    /// Confirms, turning a decline into Stripe's 402 with the intent attached.
+    func confirmed(
+        _ id: PaymentIntentID, merchant: MerchantID, _ confirmation: CardPayments.Confirmation, key: AuthenticatedKey, context: KessaiRequestContext
+    ) async throws -> JSONValue {
+        let access = AccessContext(actor: LedgerActor(.merchantKey, key.id.rawValue), requestID: context.requestID.rawValue, source: context.remoteAddress)
+        do {
+            let intent = try await payments.confirm(id, merchant: merchant, confirmation, context: access)
+            context.logger.info("payment intent confirmed", metadata: ["payment_intent": "\(id)", "status": "\(intent.status.rawValue)"])
+            return dto(intent)
+        } catch let declined as PaymentDeclined {
+            context.logger.info(
+                "card declined", metadata: ["payment_intent": "\(id)", "code": "\(declined.error.code)", "decline_code": "\(declined.error.declineCode ?? "")"])
+            var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
+            error.declineCode = declined.error.declineCode
+            var attachments: [(String, JSONValue)] = []
+            if let charge = declined.intent.latestCharge { attachments.append(("charge", .string(charge.rawValue))) }
+            attachments.append(("payment_intent", dto(declined.intent)))
+            if let method = declined.error.paymentMethod {
+                attachments.append(("payment_method", .object([("id", .string(method)), ("object", "payment_method"), ("type", "card")])))
+            }
+            error.attachments = attachments
+            throw error
+        }
+    }
+
+    @Sendable func capture(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        let id = try Self.intentID(context)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            try parameters.allowOnly(["amount_to_capture", "expand", "metadata", "final_capture"])
+            let amount = try parameters.integer("amount_to_capture", maximumDigits: 12).map(Int64.init)
+            if let amount, amount < 1 { throw APIError.invalid("amount_to_capture", "amount_to_capture must be a positive integer.") }
+            if let metadata = try parameters.object("metadata") {
+                var update = CardPayments.IntentUpdate()
+                update.metadata = try MetadataInput.parse(metadata).mapValues { Optional($0) }
+                _ = try await payments.update(id, merchant: key.merchant, update)
+            }
+            let intent = try await payments.capture(id, merchant: key.merchant, amount: amount)
+            context.logger.info("payment intent captured", metadata: ["payment_intent": "\(id)", "status": "\(intent.status.rawValue)"])
+            return dto(intent)
+        }
+    }
+
+    @Sendable func cancel(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        let id = try Self.intentID(context)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            try parameters.allowOnly(["cancellation_reason", "expand"])
+            var reason: PaymentIntent.CancellationReason?
+            if let text = try parameters.string("cancellation_reason") {
+                let allowed: [PaymentIntent.CancellationReason] = [.duplicate, .fraudulent, .requestedByCustomer, .abandoned]
+                guard let parsed = PaymentIntent.CancellationReason(rawValue: text), allowed.contains(parsed) else {
+                    throw APIError.invalid(
+                        "cancellation_reason", "Invalid cancellation_reason: must be one of duplicate, fraudulent, requested_by_customer, abandoned.")
+                }
+                reason = parsed
+            }
+            return dto(try await payments.cancel(id, merchant: key.merchant, reason: reason))
+        }
+    }
+
+    // MARK: Parameters
+
+    static func intentID(_ context: KessaiRequestContext) throws -> PaymentIntentID {
+        let raw = try context.parameters.require("id")
+        guard let id = PaymentIntentID(parsing: raw) else { throw APIError.notFound("payment_intent", id: String(raw.prefix(64))) }
+        return id
+    }
+
+    static func checkClientSecret(_ presented: String?, _ intent: PaymentIntent) throws {
+        guard let presented else { throw APIError.missing("client_secret") }
+        guard presented.utf8.count == intent.clientSecret.utf8.count,
+            zip(presented.utf8, intent.clientSecret.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
+        else {
+            throw APIError.invalid(
+                "client_secret", "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+                code: "payment_intent_invalid_parameter")
+        }
+    }
+
+    static func currency(_ parameters: Parameters) throws -> Currency {
+        let code = try parameters.requiredString("currency")
+        guard let currency = Currency(code: code) else {
+            throw APIError.invalid(
+                "currency", "Invalid currency: \(code.prefix(10)). Kessai supports: \(Currency.all.map(\.code).joined(separator: ", ")).",
+                code: "parameter_invalid")
+        }
+        return currency
+    }
+
+    /// Stripe's minimum charge (50 of the unit: ¥50, $0.50, €0.50) and the currency's maximum.
+    static func checkAmount(_ amount: Int64, currency: Currency, checkMaximum: Bool = true) throws -> Int64 {
+        let minimum: Int64 = currency.minorUnitDigits == 0 ? 50 : 50
+        guard amount >= minimum else {
+            throw APIError.invalid("amount", "Amount must be at least \(minimum) \(currency.code).", code: "amount_too_small")
+        }
+        if checkMaximum, amount > currency.maximumAmount {
+            throw APIError.invalid("amount", "Amount must be no more than \(currency.maximumAmount) \(currency.code).", code: "amount_too_large")
+        }
+        return amount
+    }
+
+    static func captureMethod(_ parameters: Parameters) throws -> PaymentIntent.CaptureMethod? {
+        guard let text = try parameters.string("capture_method") else { return nil }
+        guard let method = PaymentIntent.CaptureMethod(rawValue: text) else {
+            throw APIError.invalid("capture_method", "Invalid capture_method: must be one of automatic, automatic_async, manual.")
+        }
+        return method
+    }
+
+    static func paymentMethod(_ parameters: Parameters) throws -> PaymentMethodID? {
+        guard let text = try parameters.string("payment_method"), !text.isEmpty else { return nil }
+        guard let id = PaymentMethodID(parsing: text) else {
+            throw APIError.notFound("PaymentMethod", id: String(text.prefix(64)), param: "payment_method")
+        }
+        return id
+    }
+
+    static func paymentMethodTypes(_ parameters: Parameters) throws -> [String]? {
+        guard let types = try parameters.object("payment_method_types") else { return nil }
+        var result: [String] = []
+        for (name, value) in types.entries {
+            guard case .string(let type) = value else { throw APIError.invalid(types.name(name), "payment_method_types must be a list of strings.") }
+            guard type == "card" else {
+                throw APIError.invalid(
+                    "payment_method_types", "The payment method type \"\(type.prefix(40))\" is invalid. Kessai accepts: card.",
+                    code: "payment_intent_invalid_parameter")
+            }
+            if !result.contains(type) { result.append(type) }
+        }
+        guard !result.isEmpty else { throw APIError.invalid("payment_method_types", "payment_method_types must not be empty.") }
+        return result
+    }
+
+    static func automaticPaymentMethods(_ parameters: Parameters) throws {
+        guard let automatic = try parameters.object("automatic_payment_methods") else { return }
+        try automatic.allowOnly(["enabled", "allow_redirects"])
+        _ = try boolean(automatic, "enabled")
+    }
+
+    static func paymentMethodOptions(_ parameters: Parameters) throws {
+        guard let options = try parameters.object("payment_method_options") else { return }
+        try options.allowOnly(["card"])
+        if let card = try options.object("card") {
+            try card.allowOnly(["request_three_d_secure"])
+            if let value = try card.string("request_three_d_secure"), !["automatic", "any", "challenge"].contains(value) {
+                throw APIError.invalid(card.name("request_three_d_secure"), "request_three_d_secure must be automatic, any or challenge.")
+            }
+        }
+    }
+
+    static func boolean(_ parameters: Parameters, _ key: String) throws -> Bool? {
+        guard let text = try parameters.string(key) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw APIError.invalid(parameters.name(key), "Invalid boolean: \(parameters.name(key)) must be true or false.")
+        }
+    }
+
+    static func email(_ parameters: Parameters, _ key: String) throws -> String? {
+        guard let email = try BillingDetailsInput.text(parameters, key, maximum: 254) else { return nil }
+        guard BillingDetailsInput.isPlausibleEmail(email) else {
+            throw APIError.invalid(parameters.name(key), "Invalid email address: \(parameters.name(key)) must look like name@example.com.", code: "email_invalid")
+        }
+        return email
+    }
+
+    static func returnURL(_ parameters: Parameters) throws -> String? {
+        guard let text = try parameters.string("return_url"), !text.isEmpty else { return nil }
+        guard text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host != nil
+        else {
+            throw APIError.invalid("return_url", "return_url must be an absolute http or https URL.", code: "url_invalid")
+        }
+        return text
+    }
+}
+
+/// `limit`, `starting_after` and `ending_before`, as Stripe's list endpoints take them.
+enum ListParameters {
+    static func parse<Tag>(_ query: Parameters, _ type: Identifier<Tag>.Type) throws -> (Int, Identifier<Tag>?, Identifier<Tag>?) {
+        let limit = try query.integer("limit", maximumDigits: 3) ?? 10
+        guard (1...100).contains(limit) else { throw APIError.invalid("limit", "limit must be between 1 and 100.") }
+        func cursor(_ key: String) throws -> Identifier<Tag>? {
+            guard let text = try query.string(key), !text.isEmpty else { return nil }
+            guard let id = Identifier<Tag>(parsing: text) else { throw APIError.invalid(key, "Invalid \(key): \(text.prefix(64)) is not an id of this list.") }
+            return id
+        }
+        let after = try cursor("starting_after")
+        let before = try cursor("ending_before")
+        if after != nil && before != nil { throw APIError.invalid("ending_before", "Pass at most one of starting_after and ending_before.") }
+        return (limit, after, before)
+    }
+}
+
+extension Parameters {
+    /// Whether a parameter was sent at all (even empty).
+    func has(_ key: String) -> Bool { (try? string(key)) != nil || (try? object(key)) != nil }
+}
