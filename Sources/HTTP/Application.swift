@@ -24,6 +24,10 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     ).register(on: router)
     RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
     ThreeDSecureController(payments: gateway.payments, paymentMethods: gateway.paymentMethods, reader: reader).register(on: router)
+    EventsController(
+        database: gateway.database, endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
+        development: gateway.configuration.mode == .development
+    ).register(on: router)
     return router
 }
 
@@ -40,7 +44,10 @@ public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
     app.addServices(
         SecurityCodeExpiryService(vault: gateway.vault, logger: gateway.logger),
         LedgerService(gateway: gateway),
-        PaymentsMaintenanceService(gateway: gateway)
+        PaymentsMaintenanceService(gateway: gateway),
+        WebhookDeliveryService(
+            database: gateway.database, endpoints: gateway.webhookEndpoints, clock: gateway.clock, logger: gateway.logger,
+            retryBase: gateway.configuration.webhookRetryBase)
     )
     return app
 }

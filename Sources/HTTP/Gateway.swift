@@ -57,6 +57,8 @@ public struct GatewayConfiguration: Sendable {
     /// Seconds an `Idempotency-Key` stays claimed by a request that has not finished (a process
     /// killed mid-request releases its keys after this).
     public var idempotencyLease: TimeInterval = 30
+    /// Seconds before the first webhook retry; each later retry waits twice as long.
+    public var webhookRetryBase: TimeInterval = 60
 
     public init() {}
 
@@ -81,6 +83,8 @@ public struct GatewayConfiguration: Sendable {
 /// Everything a gateway process holds: the database, the key source, the vault and the stores.
 /// `kessai serve` and every CLI command open one of these.
 public struct Gateway: Sendable {
+    var webhookEndpoints: WebhookEndpoints { WebhookEndpoints(database: database, keySource: keySource, clock: clock) }
+
     public let configuration: GatewayConfiguration
     public let database: KessaiDatabase
     public let keySource: any KeySource & CheckpointSigner

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
-import Logging
 import KessaiCore
+import Logging
 import Merchants
 import NIOCore
 import SQLKit

@@ -310,7 +310,8 @@ struct PaymentIntentsController: Sendable {
     static func email(_ parameters: Parameters, _ key: String) throws -> String? {
         guard let email = try BillingDetailsInput.text(parameters, key, maximum: 254) else { return nil }
         guard BillingDetailsInput.isPlausibleEmail(email) else {
-            throw APIError.invalid(parameters.name(key), "Invalid email address: \(parameters.name(key)) must look like name@example.com.", code: "email_invalid")
+            throw APIError.invalid(
+                parameters.name(key), "Invalid email address: \(parameters.name(key)) must look like name@example.com.", code: "email_invalid")
         }
         return email
     }

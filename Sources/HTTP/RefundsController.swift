@@ -22,7 +22,9 @@ struct RefundsController: Sendable {
             try parameters.allowOnly(["payment_intent", "charge", "amount", "reason", "metadata", "expand"])
             let intent: PaymentIntentID
             if let text = try parameters.string("payment_intent") {
-                guard let id = PaymentIntentID(parsing: text) else { throw APIError.notFound("payment_intent", id: String(text.prefix(64)), param: "payment_intent") }
+                guard let id = PaymentIntentID(parsing: text) else {
+                    throw APIError.notFound("payment_intent", id: String(text.prefix(64)), param: "payment_intent")
+                }
                 intent = id
             } else if let text = try parameters.string("charge") {
                 guard let id = ChargeID(parsing: text), let charge = try await payments.charge(id, merchant: key.merchant) else {
@@ -67,10 +69,13 @@ struct RefundsController: Sendable {
         let (limit, after, before) = try ListParameters.parse(query, RefundID.self)
         var intent: PaymentIntentID?
         if let text = try query.string("payment_intent"), !text.isEmpty {
-            guard let id = PaymentIntentID(parsing: text) else { throw APIError.notFound("payment_intent", id: String(text.prefix(64)), param: "payment_intent") }
+            guard let id = PaymentIntentID(parsing: text) else {
+                throw APIError.notFound("payment_intent", id: String(text.prefix(64)), param: "payment_intent")
+            }
             intent = id
         }
-        let (refunds, hasMore) = try await payments.listRefunds(merchant: key.merchant, paymentIntent: intent, limit: limit, startingAfter: after, endingBefore: before)
+        let (refunds, hasMore) = try await payments.listRefunds(
+            merchant: key.merchant, paymentIntent: intent, limit: limit, startingAfter: after, endingBefore: before)
         return JSONResponse.make(ListDTO.make(refunds.map { RefundDTO(refund: $0).json }, hasMore: hasMore, url: "/v1/refunds"))
     }
 }

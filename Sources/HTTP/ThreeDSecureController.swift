@@ -41,7 +41,9 @@ struct ThreeDSecureController: Sendable {
     @Sendable func page(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let challenge = try context.parameters.require("challenge")
         guard challenge.utf8.count <= 64, let intent = try await payments.intent(forChallenge: challenge), intent.status == .requiresAction else {
-            return Self.html(Self.document(title: "認証できません / Not available", body: "<p>この認証は終了しているか、存在しません。</p><p>This challenge has ended or does not exist.</p>"), status: .notFound, returnURL: nil)
+            return Self.html(
+                Self.document(title: "認証できません / Not available", body: "<p>この認証は終了しているか、存在しません。</p><p>This challenge has ended or does not exist.</p>"),
+                status: .notFound, returnURL: nil)
         }
         var card = ""
         if let method = intent.paymentMethod, let found = try await paymentMethods.retrieve(method, merchant: intent.merchant) {
@@ -70,7 +72,8 @@ struct ThreeDSecureController: Sendable {
         let access = AccessContext(actor: LedgerActor(.system, "3ds_challenge"), requestID: context.requestID.rawValue, source: context.remoteAddress)
         let intent = try await payments.completeChallenge(challenge, passed: result == "pass", context: access)
         let succeeded = intent.status == .succeeded || intent.status == .requiresCapture
-        context.logger.info("3-D Secure challenge answered", metadata: ["payment_intent": "\(intent.id)", "result": "\(result)", "status": "\(intent.status.rawValue)"])
+        context.logger.info(
+            "3-D Secure challenge answered", metadata: ["payment_intent": "\(intent.id)", "result": "\(result)", "status": "\(intent.status.rawValue)"])
         if let returnURL = intent.returnURL {
             var components = URLComponents(string: returnURL)
             var items = components?.queryItems ?? []

@@ -72,6 +72,24 @@ public enum AttemptTag: IdentifierTag {
     public static let randomLength = 24
 }
 
+public enum EventTag: IdentifierTag {
+    public static let prefix = "evt_"
+    public static let randomLength = 24
+}
+
+public enum WebhookEndpointTag: IdentifierTag {
+    public static let prefix = "we_"
+    public static let randomLength = 24
+}
+
+public enum WebhookDeliveryTag: IdentifierTag {
+    public static let prefix = "whd_"
+    public static let randomLength = 24
+}
+
+public typealias EventID = Identifier<EventTag>
+public typealias WebhookEndpointID = Identifier<WebhookEndpointTag>
+public typealias WebhookDeliveryID = Identifier<WebhookDeliveryTag>
 public typealias MerchantID = Identifier<MerchantTag>
 public typealias PaymentIntentID = Identifier<PaymentIntentTag>
 public typealias ChargeID = Identifier<ChargeTag>

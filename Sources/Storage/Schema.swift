@@ -358,5 +358,66 @@ public enum Schema {
                 "CREATE INDEX test_acquirer_operations_reference ON test_acquirer_operations (reference)",
             ]
         ),
+        Migration(
+            version: 10,
+            name: "events_and_webhooks",
+            both: [
+                """
+                CREATE TABLE events (
+                    id TEXT PRIMARY KEY,
+                    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                    livemode INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    object_id TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    request_id TEXT,
+                    created_at BIGINT NOT NULL,
+                    created_ms BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX events_merchant_created ON events (merchant_id, created_ms, id)",
+                """
+                CREATE TABLE webhook_endpoints (
+                    id TEXT PRIMARY KEY,
+                    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                    livemode INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    enabled_events TEXT NOT NULL,
+                    description TEXT,
+                    sealed_secret TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    deleted_at BIGINT
+                )
+                """,
+                "CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant_id)",
+                """
+                CREATE TABLE webhook_deliveries (
+                    id TEXT PRIMARY KEY,
+                    merchant_id TEXT NOT NULL,
+                    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+                    event_id TEXT NOT NULL REFERENCES events(id),
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at BIGINT NOT NULL,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    created_at BIGINT NOT NULL,
+                    delivered_at BIGINT
+                )
+                """,
+                "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
+                """
+                CREATE TABLE webhook_attempts (
+                    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+                    attempt INTEGER NOT NULL,
+                    attempted_at BIGINT NOT NULL,
+                    status_code INTEGER,
+                    error TEXT,
+                    duration_ms BIGINT NOT NULL,
+                    PRIMARY KEY (delivery_id, attempt)
+                )
+                """,
+            ]
+        ),
     ]
 }

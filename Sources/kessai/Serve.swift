@@ -46,6 +46,11 @@ struct Serve: AsyncParsableCommand {
     )
     var testAcquirerLatency: Int?
 
+    @Option(
+        name: .customLong("webhook-retry-base"),
+        help: "Seconds before the first webhook retry, doubling after each failure, 1 to 3600 (KESSAI_WEBHOOK_RETRY_BASE; default 60).")
+    var webhookRetryBase: Int?
+
     func run() async throws {
         // Run Swift concurrency on NIO's event loops: request handlers and database I/O then
         // share threads instead of hopping between the dispatch pool and the event loops.
@@ -73,6 +78,10 @@ struct Serve: AsyncParsableCommand {
         if let seconds = idempotencyLease ?? env["KESSAI_IDEMPOTENCY_LEASE"].flatMap(Int.init) {
             guard (1...3600).contains(seconds) else { throw ValidationError("--idempotency-lease must be 1…3600 seconds") }
             configuration.idempotencyLease = Double(seconds)
+        }
+        if let seconds = webhookRetryBase ?? env["KESSAI_WEBHOOK_RETRY_BASE"].flatMap(Int.init) {
+            guard (1...3600).contains(seconds) else { throw ValidationError("--webhook-retry-base must be 1…3600 seconds") }
+            configuration.webhookRetryBase = Double(seconds)
         }
         if let milliseconds = testAcquirerLatency ?? env["KESSAI_TEST_ACQUIRER_LATENCY_MS"].flatMap(Int.init) {
             guard (0...10_000).contains(milliseconds) else { throw ValidationError("--test-acquirer-latency-ms must be 0…10000") }
