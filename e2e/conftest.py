@@ -33,8 +33,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, backend, workdir, database_url=None):
+    def __init__(self, backend, workdir, database_url=None, extra_args=()):
         self.backend = backend
+        self.extra_args = list(extra_args)
         self.data_dir = os.path.join(workdir, "data")
         self.log_path = os.path.join(workdir, "server.log")
         self.out_path = os.path.join(workdir, "server.out")
@@ -53,7 +54,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.out = open(self.out_path, "ab")
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", str(self.port), *self.args()],
+            [BINARY, "serve", "--port", str(self.port), *self.args(), *self.extra_args],
             stdout=self.out, stderr=self.log,
         )
         deadline = time.time() + 60
@@ -75,7 +76,9 @@ class Server:
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.log = open(self.log_path, "ab")
         self.out = open(self.out_path, "ab")
-        self.process = subprocess.Popen([BINARY, "serve", "--port", str(self.port), *self.args()], stdout=self.out, stderr=self.log)
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--port", str(self.port), *self.args(), *self.extra_args], stdout=self.out, stderr=self.log
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -96,6 +99,25 @@ class Server:
         self.log.close()
         self.out.close()
         return code
+
+    def kill(self):
+        """SIGKILL: the process dies wherever it is, as in a power cut."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+        self.log.close()
+        self.out.close()
+
+    def query(self, sql):
+        """Rows of a read-only query on the server's database (SQLite file or PostgreSQL)."""
+        if self.database_url:
+            out = subprocess.run(["psql", self.database_url, "-AtF", "\t", "-c", sql], capture_output=True, text=True, check=True).stdout
+            return [tuple(line.split("\t")) for line in out.splitlines() if line]
+        import sqlite3
+        connection = sqlite3.connect(f"file:{os.path.join(self.data_dir, 'kessai.sqlite')}?mode=ro", uri=True, timeout=30)
+        try:
+            return [tuple(str(v) for v in row) for row in connection.execute(sql).fetchall()]
+        finally:
+            connection.close()
 
     def cli(self, *args):
         return subprocess.run([BINARY, *args, *self.args()], capture_output=True, text=True, timeout=120)
@@ -118,7 +140,8 @@ def make_database(admin_url):
 def server(request):
     workdir = tempfile.mkdtemp(prefix="kessai-e2e-")
     url = make_database(os.environ["KESSAI_E2E_PG_URL"]) if request.param == "postgres" else None
-    srv = Server(request.param, workdir, url)
+    marker = request.node.get_closest_marker("server_args")
+    srv = Server(request.param, workdir, url, extra_args=marker.args if marker else ())
     srv.start()
     # The Stripe library talks to this server only, never to the network.
     import stripe
@@ -127,3 +150,7 @@ def server(request):
     yield srv
     srv.stop()
     stripe.api_base = "http://127.0.0.1:9"  # a closed local port: a stray call fails at once
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "server_args(*args): extra `kessai serve` flags for the server fixture")
