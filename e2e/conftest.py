@@ -154,3 +154,28 @@ def server(request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "server_args(*args): extra `kessai serve` flags for the server fixture")
+
+
+def scan_for_card_data(server, cards):
+    """Stops the server and searches its data directory, logs and (on PostgreSQL) a pg_dump for
+    any of `cards` ((number, cvc) pairs): a card number anywhere, or a security code standing
+    alone. Returns what was searched, by name."""
+    import glob
+    import re
+
+    haystacks = {}
+    for path in glob.glob(os.path.join(server.data_dir, "*")):
+        haystacks[os.path.basename(path) + " (serving)"] = open(path, "rb").read()
+    assert server.stop() == 0, "SIGTERM must drain and exit cleanly"
+    for path in glob.glob(os.path.join(server.data_dir, "*")):
+        haystacks[os.path.basename(path)] = open(path, "rb").read()
+    haystacks["server log"] = open(server.log_path, "rb").read()
+    haystacks["server stdout"] = open(server.out_path, "rb").read()
+    if server.database_url:
+        haystacks["pg_dump"] = subprocess.run(["pg_dump", server.database_url], capture_output=True, check=True).stdout
+    for number, cvc in cards:
+        for name, data in haystacks.items():
+            assert number.encode() not in data, f"card number in {name}"
+            standalone = re.compile(rb"(?<![0-9A-Za-z.])" + cvc.encode() + rb"(?![0-9A-Za-z.])")
+            assert not standalone.search(data), f"security code {cvc} in {name}"
+    return haystacks

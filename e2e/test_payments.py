@@ -371,3 +371,28 @@ def test_kill_9_during_confirms_charges_each_intent_exactly_once(server):
     assert counts == {intent.id: 1 for intent in intents}, counts
     charges = server.query("SELECT payment_intent_id, COUNT(*) FROM charges WHERE status = 'succeeded' GROUP BY payment_intent_id")
     assert {row[0]: int(row[1]) for row in charges} == {intent.id: 1 for intent in intents}
+
+
+def test_no_card_data_in_files_dumps_or_logs_after_payments(server):
+    from conftest import scan_for_card_data
+
+    cards = [("4242424242424242", "739"), ("5555555555554444", "846"), ("4000000000009995", "907"), ("4000002760003184", "582"),
+             ("378282246310005", "8214")]
+    receiver = Receiver()
+    try:
+        stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["*"], api_key=server.secret_key)
+        for number, cvc in cards:
+            pm = tokenize(server, number, cvc)
+            try:
+                intent = stripe.PaymentIntent.create(amount=1500, currency="jpy", payment_method=pm.id, confirm=True, capture_method="manual",
+                                                     return_url=receiver.url + "/r", api_key=server.secret_key)
+            except stripe.CardError:
+                continue
+            if intent.status == "requires_capture":
+                stripe.PaymentIntent.capture(intent.id, api_key=server.secret_key)
+                stripe.Refund.create(payment_intent=intent.id, amount=500, api_key=server.secret_key)
+        receiver.wait_for(8)
+    finally:
+        receiver.close()
+    haystacks = scan_for_card_data(server, cards)
+    assert any(b"payment_intent.succeeded" in data for data in haystacks.values())

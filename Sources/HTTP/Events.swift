@@ -336,11 +336,19 @@ struct WebhookDeliveryService: Service {
     static let lease: Int64 = 60
 
     func run() async throws {
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
+        // A refused connection is a failed attempt, retried on the delivery schedule, not in a
+        // tight loop inside one attempt.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var sent = 0
             do {
-                sent = try await deliverDue(client: client)
+                // At shutdown, attempts under way are abandoned; their lease runs out and any
+                // process sends them again.
+                sent = try await cancelWhenGracefulShutdown { try await deliverDue(client: client) }
+            } catch is CancellationError {
+                break
             } catch {
                 logger.error("webhook delivery round failed", metadata: ["error": "\(error)"])
             }
