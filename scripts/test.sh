@@ -23,8 +23,7 @@ KESSAI_TEST_DATABASE_URL="$KESSAI_PG_URL" swift test
 
 echo "== end-to-end (official Stripe library, real servers)"
 VENV=${KESSAI_VENV:-.build/venv}
-if [ ! -x "$VENV/bin/pytest" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
-fi
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# Always: a venv made before a requirement was added gets it now (a no-op when satisfied).
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
 KESSAI_E2E_PG_URL="$KESSAI_PG_URL" "$VENV/bin/pytest" -q -p no:cacheprovider e2e

@@ -24,6 +24,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     ).register(on: router)
     RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
     ThreeDSecureController(payments: gateway.payments, paymentMethods: gateway.paymentMethods, reader: reader).register(on: router)
+    OpenAPI.register(on: router)
     EventsController(
         database: gateway.database, endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
         development: gateway.configuration.mode == .development
