@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentsTests",
-            dependencies: ["Payments", "Vault", "KessaiTestSupport"],
+            dependencies: ["Payments", "Vault", "Acquiring", "Ledger", "KessaiTestSupport", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: strict
         ),
         .testTarget(

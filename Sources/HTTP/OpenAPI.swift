@@ -149,29 +149,39 @@ enum OpenAPI {
     }
 
     static let schemas: JSONValue = .object([
-        objectSchema("payment_intent", [
-            ("id", "string"), ("object", "string"), ("amount", "integer"), ("amount_capturable", "integer"), ("amount_received", "integer"),
-            ("canceled_at", "nullable integer"), ("cancellation_reason", "nullable string"), ("capture_method", "string"), ("client_secret", "string"),
-            ("created", "integer"), ("currency", "string"), ("description", "nullable string"), ("last_payment_error", "nullable object"),
-            ("latest_charge", "nullable string"), ("livemode", "boolean"), ("metadata", "object"), ("next_action", "nullable object"),
-            ("payment_method", "nullable string"), ("payment_method_types", "array"), ("receipt_email", "nullable string"), ("status", "string"),
-        ]),
-        objectSchema("payment_method", [
-            ("id", "string"), ("object", "string"), ("billing_details", "object"), ("card", "object"), ("created", "integer"), ("livemode", "boolean"),
-            ("metadata", "object"), ("type", "string"),
-        ]),
-        objectSchema("refund", [
-            ("id", "string"), ("object", "string"), ("amount", "integer"), ("charge", "string"), ("created", "integer"), ("currency", "string"),
-            ("metadata", "object"), ("payment_intent", "string"), ("reason", "nullable string"), ("status", "string"),
-        ]),
-        objectSchema("event", [
-            ("id", "string"), ("object", "string"), ("api_version", "string"), ("created", "integer"), ("data", "object"), ("livemode", "boolean"),
-            ("pending_webhooks", "integer"), ("request", "object"), ("type", "string"),
-        ]),
-        objectSchema("webhook_endpoint", [
-            ("id", "string"), ("object", "string"), ("created", "integer"), ("enabled_events", "array"), ("livemode", "boolean"),
-            ("secret", "string"), ("status", "string"), ("url", "string"),
-        ]),
+        objectSchema(
+            "payment_intent",
+            [
+                ("id", "string"), ("object", "string"), ("amount", "integer"), ("amount_capturable", "integer"), ("amount_received", "integer"),
+                ("canceled_at", "nullable integer"), ("cancellation_reason", "nullable string"), ("capture_method", "string"), ("client_secret", "string"),
+                ("created", "integer"), ("currency", "string"), ("description", "nullable string"), ("last_payment_error", "nullable object"),
+                ("latest_charge", "nullable string"), ("livemode", "boolean"), ("metadata", "object"), ("next_action", "nullable object"),
+                ("payment_method", "nullable string"), ("payment_method_types", "array"), ("receipt_email", "nullable string"), ("status", "string"),
+            ]),
+        objectSchema(
+            "payment_method",
+            [
+                ("id", "string"), ("object", "string"), ("billing_details", "object"), ("card", "object"), ("created", "integer"), ("livemode", "boolean"),
+                ("metadata", "object"), ("type", "string"),
+            ]),
+        objectSchema(
+            "refund",
+            [
+                ("id", "string"), ("object", "string"), ("amount", "integer"), ("charge", "string"), ("created", "integer"), ("currency", "string"),
+                ("metadata", "object"), ("payment_intent", "string"), ("reason", "nullable string"), ("status", "string"),
+            ]),
+        objectSchema(
+            "event",
+            [
+                ("id", "string"), ("object", "string"), ("api_version", "string"), ("created", "integer"), ("data", "object"), ("livemode", "boolean"),
+                ("pending_webhooks", "integer"), ("request", "object"), ("type", "string"),
+            ]),
+        objectSchema(
+            "webhook_endpoint",
+            [
+                ("id", "string"), ("object", "string"), ("created", "integer"), ("enabled_events", "array"), ("livemode", "boolean"),
+                ("secret", "string"), ("status", "string"), ("url", "string"),
+            ]),
         objectSchema("list", [("object", "string"), ("data", "array"), ("has_more", "boolean"), ("url", "string")]),
         objectSchema("deleted", [("id", "string"), ("object", "string"), ("deleted", "boolean")]),
         objectSchema("checkpoint", [("size", "integer"), ("root", "string"), ("time", "integer"), ("signature", "string"), ("key_id", "string")]),
@@ -221,35 +231,36 @@ enum OpenAPI {
             }
             if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
             if !operation.form.isEmpty {
-                members.append((
-                    "requestBody",
-                    .object([
-                        (
-                            "content",
-                            .object([
-                                (
-                                    "application/x-www-form-urlencoded",
-                                    .object([
-                                        (
-                                            "schema",
-                                            .object([
-                                                ("type", "object"),
-                                                (
-                                                    "properties",
-                                                    .object(
-                                                        operation.form.map {
-                                                            ($0.name, .object([("type", schema($0.type)), ("description", .string($0.description))]))
-                                                        })
-                                                ),
-                                                ("required", .array(operation.form.filter(\.required).map { .string($0.name) })),
-                                            ])
-                                        )
-                                    ])
-                                )
-                            ])
-                        )
-                    ])
-                ))
+                members.append(
+                    (
+                        "requestBody",
+                        .object([
+                            (
+                                "content",
+                                .object([
+                                    (
+                                        "application/x-www-form-urlencoded",
+                                        .object([
+                                            (
+                                                "schema",
+                                                .object([
+                                                    ("type", "object"),
+                                                    (
+                                                        "properties",
+                                                        .object(
+                                                            operation.form.map {
+                                                                ($0.name, .object([("type", schema($0.type)), ("description", .string($0.description))]))
+                                                            })
+                                                    ),
+                                                    ("required", .array(operation.form.filter(\.required).map { .string($0.name) })),
+                                                ])
+                                            )
+                                        ])
+                                    )
+                                ])
+                            )
+                        ])
+                    ))
             }
             switch operation.key {
             case "secret": members.append(("security", .array([.object([("secretKey", .array([]))])])))
@@ -296,8 +307,14 @@ enum OpenAPI {
                     (
                         "securitySchemes",
                         .object([
-                            ("secretKey", .object([("type", "http"), ("scheme", "bearer"), ("description", "sk_test_… / sk_live_…, from the merchant's server.")])),
-                            ("publishableKey", .object([("type", "http"), ("scheme", "bearer"), ("description", "pk_test_… / pk_live_…, from the buyer's browser.")])),
+                            (
+                                "secretKey",
+                                .object([("type", "http"), ("scheme", "bearer"), ("description", "sk_test_… / sk_live_…, from the merchant's server.")])
+                            ),
+                            (
+                                "publishableKey",
+                                .object([("type", "http"), ("scheme", "bearer"), ("description", "pk_test_… / pk_live_…, from the buyer's browser.")])
+                            ),
                             ("operatorToken", .object([("type", "http"), ("scheme", "bearer"), ("description", "op_… operator token.")])),
                         ])
                     ),

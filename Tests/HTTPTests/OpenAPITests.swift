@@ -12,7 +12,8 @@ struct OpenAPITests {
             // Hummingbird writes parameters as :id; OpenAPI as {id}.
             let served = Set(
                 router.routes.map { route -> String in
-                    let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+                    let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(
+                        separator: "/")
                     return "\(route.method.rawValue.lowercased()) /\(path)"
                 }.filter { $0.contains(" /v1/") })
             try await test.api { api in
@@ -29,7 +30,8 @@ struct OpenAPITests {
                     }
                 }
                 #expect(served.count >= 20)
-                #expect(documented == served, "undocumented: \(served.subtracting(documented).sorted()); not served: \(documented.subtracting(served).sorted())")
+                #expect(
+                    documented == served, "undocumented: \(served.subtracting(documented).sorted()); not served: \(documented.subtracting(served).sorted())")
             }
         }
     }

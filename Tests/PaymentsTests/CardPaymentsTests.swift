@@ -1,0 +1,176 @@
+import Acquiring
+import Foundation
+import KessaiCore
+import KessaiTestSupport
+import Ledger
+@testable import Payments
+import SQLKit
+import Testing
+import Vault
+
+@Suite("Card payments: the card is read through the ledger, the code is used once, and a crash never charges twice")
+struct CardPaymentsTests {
+    func tokenize(_ test: TestGateway, merchant: MerchantID, number: String = TestCards.visa.number, cvc: String? = "123") async throws -> PaymentMethodID {
+        let pan = try PAN(number)
+        let request = CardTokenization(
+            pan: pan, expiry: try CardExpiry(month: 12, year: 2031, now: .testNow), securityCode: try cvc.map { try SecurityCode($0, brand: pan.brand) },
+            billingDetails: BillingDetails(), metadata: [:])
+        return try await test.gateway.paymentMethods.tokenize(request, merchant: merchant, livemode: false, context: .test).id
+    }
+
+    func newIntent(_ test: TestGateway, merchant: MerchantID, method: PaymentMethodID, amount: Int64 = 1500, manual: Bool = false) async throws -> PaymentIntent {
+        var new = CardPayments.NewIntent(amount: amount, currency: .jpy)
+        new.paymentMethod = method
+        new.captureMethod = manual ? .manual : .automatic
+        return try await test.gateway.payments.create(new, merchant: merchant, livemode: false)
+    }
+
+    func approvedOperations(_ test: TestGateway, intent: PaymentIntentID) async throws -> Int {
+        try await test.gateway.database.withConnection { db in
+            let attempts = try await db.select().column("id").from("acquirer_attempts").where("payment_intent_id", .equal, intent.rawValue).all()
+                .map { try $0.decode(column: "id", as: String.self) }
+            guard !attempts.isEmpty else { return 0 }
+            return try await db.select().column("attempt_id").from("test_acquirer_operations").where("attempt_id", .in, attempts)
+                .where("approved", .equal, 1).all().count
+        }
+    }
+
+    @Test("confirming decrypts the card with a ledger entry for the authorization and consumes the security code", arguments: TestBackend.available)
+    func confirmIsRecorded(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let method = try await tokenize(test, merchant: shop.id)
+            let intent = try await newIntent(test, merchant: shop.id, method: method)
+            let paid = try await test.gateway.payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
+            #expect(paid.status == .succeeded && paid.amountReceived == 1500)
+            let chargeID = try #require(paid.latestCharge)
+            let charge = try #require(try await test.gateway.payments.charge(chargeID, merchant: shop.id))
+            #expect(charge.cvcCheck == "pass" && charge.captured && charge.acquirerReference?.hasPrefix("ta_") == true)
+            try await test.gateway.ledger.sequenceAll()
+            let entries = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry)
+            #expect(entries.contains { $0.action == "vault.decrypt" && $0.purpose == "authorization" && $0.objects["token"] == method.rawValue })
+            #expect(entries.contains { $0.action == "vault.cvc_consumed" && $0.objects["token"] == method.rawValue })
+            // The code is gone: nothing is left to consume.
+            #expect(try await test.gateway.vault.consumeSecurityCode(token: method, merchant: shop.id, context: .test) == nil)
+        }
+    }
+
+    @Test("a decline returns the intent to requires_payment_method; the code is spent by that first authorization", arguments: TestBackend.available)
+    func declineSpendsTheCode(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let method = try await tokenize(test, merchant: shop.id, number: "4000000000000002")
+            let intent = try await newIntent(test, merchant: shop.id, method: method)
+            await #expect(throws: PaymentDeclined.self) {
+                _ = try await test.gateway.payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
+            }
+            let after = try #require(try await test.gateway.payments.retrieve(intent.id, merchant: shop.id))
+            #expect(after.status == .requiresPaymentMethod && after.paymentMethod == nil)
+            #expect(after.lastPaymentError?.declineCode == "generic_decline")
+            #expect(try await test.gateway.vault.consumeSecurityCode(token: method, merchant: shop.id, context: .test) == nil)
+        }
+    }
+
+    @Test("an authorization the acquirer approved but Kessai never settled (a crash) is settled once, from the acquirer's books", arguments: TestBackend.available)
+    func crashAfterTheAcquirerAnswered(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let method = try await tokenize(test, merchant: shop.id, cvc: nil)
+            var intent = try await newIntent(test, merchant: shop.id, method: method)
+            let payments = test.gateway.payments
+            // What confirm does up to the acquirer's answer, and then the process dies.
+            let attempt = AttemptID.random()
+            intent.status = .processing
+            intent.attemptID = attempt
+            let claimed = intent
+            try await test.gateway.database.transaction { db in
+                try await CardPayments.insertAttempt(attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
+                try await CardPayments.save(claimed, on: db)
+            }
+            let card = CardDetails(pan: try PAN(TestCards.visa.number), expMonth: 12, expYear: 2031, securityCode: nil)
+            let answer = try await test.gateway.acquirer.authorize(
+                AuthorizationRequest(attempt: attempt, merchant: shop.id, amount: Money(minorUnits: 1500, currency: .jpy), card: card, authentication: .frictionless, capture: true))
+            guard case .approved = answer else { Issue.record("the test card should be approved"); return }
+            // Too young to settle: another process may still be waiting for the answer.
+            #expect(try await payments.reconcile(olderThan: 30) == 0)
+            test.clock.advance(by: 31)
+            #expect(try await payments.reconcile(olderThan: 30) == 1)
+            let settled = try #require(try await payments.retrieve(intent.id, merchant: shop.id))
+            #expect(settled.status == .succeeded && settled.amountReceived == 1500 && settled.latestCharge != nil)
+            // Settling again, by a late answer or another process, changes nothing.
+            _ = try await payments.settleAuthorization(attempt, outcome: answer, intent: intent.id, merchant: shop.id)
+            #expect(try await payments.reconcile(olderThan: 30) == 0)
+            #expect(try await test.count("charges") == 1)
+            // A replayed confirm does not authorize again.
+            await #expect(throws: APIError.self) {
+                _ = try await payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
+            }
+            #expect(try await approvedOperations(test, intent: intent.id) == 1)
+        }
+    }
+
+    @Test("an attempt that never reached the acquirer is released without a charge, and the intent can be confirmed again", arguments: TestBackend.available)
+    func crashBeforeTheAcquirer(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let method = try await tokenize(test, merchant: shop.id, cvc: nil)
+            var intent = try await newIntent(test, merchant: shop.id, method: method)
+            let attempt = AttemptID.random()
+            intent.status = .processing
+            intent.attemptID = attempt
+            let claimed = intent
+            try await test.gateway.database.transaction { db in
+                try await CardPayments.insertAttempt(attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
+                try await CardPayments.save(claimed, on: db)
+            }
+            test.clock.advance(by: 31)
+            #expect(try await test.gateway.payments.reconcile(olderThan: 30) == 1)
+            let released = try #require(try await test.gateway.payments.retrieve(intent.id, merchant: shop.id))
+            #expect(released.status == .requiresConfirmation && released.lastPaymentError?.code == "processing_error")
+            #expect(try await test.count("charges") == 0)
+            let paid = try await test.gateway.payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
+            #expect(paid.status == .succeeded)
+            #expect(try await approvedOperations(test, intent: intent.id) == 1)
+        }
+    }
+
+    @Test("captures, partial refunds and voids keep the amounts straight; a second capture or an over-refund is refused", arguments: TestBackend.available)
+    func amounts(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let payments = test.gateway.payments
+            let intent = try await newIntent(test, merchant: shop.id, method: try await tokenize(test, merchant: shop.id), amount: 10_000, manual: true)
+            let authorized = try await payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
+            #expect(authorized.status == .requiresCapture && authorized.amountCapturable == 10_000)
+            await #expect(throws: APIError.self) { _ = try await payments.capture(intent.id, merchant: shop.id, amount: 10_001) }
+            let captured = try await payments.capture(intent.id, merchant: shop.id, amount: 6_000)
+            #expect(captured.status == .succeeded && captured.amountReceived == 6_000 && captured.amountCapturable == 0)
+            await #expect(throws: APIError.self) { _ = try await payments.capture(intent.id, merchant: shop.id, amount: 1) }
+            var refund = CardPayments.NewRefund(paymentIntent: intent.id)
+            refund.amount = 2_500
+            #expect(try await payments.refund(refund, merchant: shop.id).status == .succeeded)
+            #expect(try await payments.refund(refund, merchant: shop.id).status == .succeeded)
+            await #expect(throws: APIError.self) { _ = try await payments.refund(refund, merchant: shop.id) }
+            refund.amount = 1_000
+            #expect(try await payments.refund(refund, merchant: shop.id).status == .succeeded)
+            let after = try #require(try await payments.retrieve(intent.id, merchant: shop.id))
+            #expect(after.amountRefunded == 6_000)
+            let chargeID = try #require(after.latestCharge)
+            let charge = try #require(try await payments.charge(chargeID, merchant: shop.id))
+            #expect(charge.amountCaptured == 6_000 && charge.amountRefunded == 6_000)
+
+            let other = try await newIntent(test, merchant: shop.id, method: try await tokenize(test, merchant: shop.id), manual: true)
+            _ = try await payments.confirm(other.id, merchant: shop.id, .init(), context: .test)
+            let voided = try await payments.cancel(other.id, merchant: shop.id, reason: .requestedByCustomer)
+            #expect(voided.status == .canceled && voided.amountCapturable == 0 && voided.cancellationReason == .requestedByCustomer)
+            let voidedCharge = try #require(voided.latestCharge)
+            let reference = try #require(try await payments.charge(voidedCharge, merchant: shop.id)?.acquirerReference)
+            let books = try await test.gateway.acquirer.books(reference: reference)
+            #expect(books.voided && books.captured == 0)
+            // Another merchant sees none of it.
+            let stranger = try await test.merchant("Stranger")
+            #expect(try await payments.retrieve(intent.id, merchant: stranger.id) == nil)
+            await #expect(throws: APIError.self) { _ = try await payments.cancel(intent.id, merchant: stranger.id, reason: nil) }
+        }
+    }
+}
