@@ -148,4 +148,37 @@ struct ValidationTests {
             }
         }
     }
+
+    @Test("random payment requests never produce a 5xx, and every answer has the error shape or an object")
+    func fuzzPayments() async throws {
+        try await TestGateway.with(.sqlite) { test in
+            let shop = try await test.merchant()
+            let pieces = [
+                "amount=", "1000", "0", "-1", "99999999999", "currency=", "jpy", "usd", "xx", "&", "&", "confirm=", "true", "capture_method=",
+                "manual", "payment_method=", "pm_", "metadata[", "]", "=", "%", "%ZZ", "amount_to_capture=", "cancellation_reason=", "abandoned",
+                "payment_method_types[]=", "card", "return_url=", "https://x.example/r", "\u{00}", "é", "[", "expand[]=",
+            ]
+            try await test.api { api in
+                let method = try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm()).json["id"] as? String ?? "pm_x"
+                let created = try await api.post(
+                    "/v1/payment_intents", key: shop.secret,
+                    form: [("amount", "1000"), ("currency", "jpy"), ("payment_method", method), ("capture_method", "manual")])
+                let intent = created.json["id"] as? String ?? "pi_x"
+                let paths = [
+                    "/v1/payment_intents", "/v1/payment_intents/\(intent)", "/v1/payment_intents/\(intent)/confirm", "/v1/payment_intents/\(intent)/capture",
+                    "/v1/payment_intents/\(intent)/cancel", "/v1/refunds", "/v1/webhook_endpoints",
+                ]
+                var generator = SystemRandomNumberGenerator()
+                for round in 0..<400 {
+                    let count = Int(generator.next(upperBound: UInt64(10)))
+                    let raw = (0..<count).map { _ in pieces[Int(generator.next(upperBound: UInt64(pieces.count)))] }.joined()
+                        .replacingOccurrences(of: "pm_", with: round % 3 == 0 ? method : "pm_")
+                    let path = paths[Int(generator.next(upperBound: UInt64(paths.count)))]
+                    let reply = try await api.post(path, key: shop.secret, raw: raw)
+                    #expect(reply.status < 500, "\(path) \(raw.debugDescription) → \(reply.status) \(reply.text)")
+                    #expect(reply.status == 200 ? reply.json["object"] != nil : reply.error["type"] != nil, "\(path) \(raw.debugDescription) → \(reply.text)")
+                }
+            }
+        }
+    }
 }

@@ -3,10 +3,11 @@ import Foundation
 import KessaiCore
 import KessaiTestSupport
 import Ledger
-@testable import Payments
 import SQLKit
 import Testing
 import Vault
+
+@testable import Payments
 
 @Suite("Card payments: the card is read through the ledger, the code is used once, and a crash never charges twice")
 struct CardPaymentsTests {
@@ -18,7 +19,8 @@ struct CardPaymentsTests {
         return try await test.gateway.paymentMethods.tokenize(request, merchant: merchant, livemode: false, context: .test).id
     }
 
-    func newIntent(_ test: TestGateway, merchant: MerchantID, method: PaymentMethodID, amount: Int64 = 1500, manual: Bool = false) async throws -> PaymentIntent {
+    func newIntent(_ test: TestGateway, merchant: MerchantID, method: PaymentMethodID, amount: Int64 = 1500, manual: Bool = false) async throws -> PaymentIntent
+    {
         var new = CardPayments.NewIntent(amount: amount, currency: .jpy)
         new.paymentMethod = method
         new.captureMethod = manual ? .manual : .automatic
@@ -71,7 +73,9 @@ struct CardPaymentsTests {
         }
     }
 
-    @Test("an authorization the acquirer approved but Kessai never settled (a crash) is settled once, from the acquirer's books", arguments: TestBackend.available)
+    @Test(
+        "an authorization the acquirer approved but Kessai never settled (a crash) is settled once, from the acquirer's books", arguments: TestBackend.available
+    )
     func crashAfterTheAcquirerAnswered(backend: TestBackend) async throws {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
@@ -84,12 +88,15 @@ struct CardPaymentsTests {
             intent.attemptID = attempt
             let claimed = intent
             try await test.gateway.database.transaction { db in
-                try await CardPayments.insertAttempt(attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
+                try await CardPayments.insertAttempt(
+                    attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
                 try await CardPayments.save(claimed, on: db)
             }
             let card = CardDetails(pan: try PAN(TestCards.visa.number), expMonth: 12, expYear: 2031, securityCode: nil)
             let answer = try await test.gateway.acquirer.authorize(
-                AuthorizationRequest(attempt: attempt, merchant: shop.id, amount: Money(minorUnits: 1500, currency: .jpy), card: card, authentication: .frictionless, capture: true))
+                AuthorizationRequest(
+                    attempt: attempt, merchant: shop.id, amount: Money(minorUnits: 1500, currency: .jpy), card: card, authentication: .frictionless,
+                    capture: true))
             guard case .approved = answer else { Issue.record("the test card should be approved"); return }
             // Too young to settle: another process may still be waiting for the answer.
             #expect(try await payments.reconcile(olderThan: 30) == 0)
@@ -120,7 +127,8 @@ struct CardPaymentsTests {
             intent.attemptID = attempt
             let claimed = intent
             try await test.gateway.database.transaction { db in
-                try await CardPayments.insertAttempt(attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
+                try await CardPayments.insertAttempt(
+                    attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
                 try await CardPayments.save(claimed, on: db)
             }
             test.clock.advance(by: 31)
