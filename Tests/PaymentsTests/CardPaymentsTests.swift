@@ -27,6 +27,21 @@ struct CardPaymentsTests {
         return try await test.gateway.payments.create(new, merchant: merchant, livemode: false)
     }
 
+    /// What a confirmation writes before it calls the acquirer: the intent `processing` on a
+    /// pending attempt. The test then plays the crash.
+    func claimWithAttempt(_ test: TestGateway, _ intent: PaymentIntent) async throws -> AttemptID {
+        let attempt = AttemptID.random()
+        var claimed = intent
+        claimed.status = .processing
+        claimed.attemptID = attempt
+        let row = claimed
+        try await test.gateway.database.transaction { db in
+            try await CardPayments.insertAttempt(attempt, intent: row, operation: "authorize", amount: row.amount, refund: nil, now: test.clock.now(), on: db)
+            try await CardPayments.save(row, on: db)
+        }
+        return attempt
+    }
+
     func approvedOperations(_ test: TestGateway, intent: PaymentIntentID) async throws -> Int {
         try await test.gateway.database.withConnection { db in
             let attempts = try await db.select().column("id").from("acquirer_attempts").where("payment_intent_id", .equal, intent.rawValue).all()
@@ -80,18 +95,10 @@ struct CardPaymentsTests {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
             let method = try await tokenize(test, merchant: shop.id, cvc: nil)
-            var intent = try await newIntent(test, merchant: shop.id, method: method)
+            let intent = try await newIntent(test, merchant: shop.id, method: method)
             let payments = test.gateway.payments
             // What confirm does up to the acquirer's answer, and then the process dies.
-            let attempt = AttemptID.random()
-            intent.status = .processing
-            intent.attemptID = attempt
-            let claimed = intent
-            try await test.gateway.database.transaction { db in
-                try await CardPayments.insertAttempt(
-                    attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
-                try await CardPayments.save(claimed, on: db)
-            }
+            let attempt = try await claimWithAttempt(test, intent)
             let card = CardDetails(pan: try PAN(TestCards.visa.number), expMonth: 12, expYear: 2031, securityCode: nil)
             let answer = try await test.gateway.acquirer.authorize(
                 AuthorizationRequest(
@@ -121,16 +128,8 @@ struct CardPaymentsTests {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
             let method = try await tokenize(test, merchant: shop.id, cvc: nil)
-            var intent = try await newIntent(test, merchant: shop.id, method: method)
-            let attempt = AttemptID.random()
-            intent.status = .processing
-            intent.attemptID = attempt
-            let claimed = intent
-            try await test.gateway.database.transaction { db in
-                try await CardPayments.insertAttempt(
-                    attempt, intent: claimed, operation: "authorize", amount: claimed.amount, refund: nil, now: test.clock.now(), on: db)
-                try await CardPayments.save(claimed, on: db)
-            }
+            let intent = try await newIntent(test, merchant: shop.id, method: method)
+            _ = try await claimWithAttempt(test, intent)
             test.clock.advance(by: 31)
             #expect(try await test.gateway.payments.reconcile(olderThan: 30) == 1)
             let released = try #require(try await test.gateway.payments.retrieve(intent.id, merchant: shop.id))
