@@ -14,11 +14,11 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     let reader = ParameterReader(maximumBodyBytes: gateway.configuration.maximumBodyBytes)
     let authenticator = Authenticator(merchants: gateway.merchants, ledger: gateway.ledger, clock: gateway.clock)
     HealthController(database: gateway.database).register(on: router)
-    PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, clock: gateway.clock)
-        .register(on: router)
-    LedgerController(gateway: gateway).register(on: router)
     let idempotency = Idempotency(
         database: gateway.database, keySource: gateway.keySource, clock: gateway.clock, lease: gateway.configuration.idempotencyLease)
+    PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency, clock: gateway.clock)
+        .register(on: router)
+    LedgerController(gateway: gateway).register(on: router)
     PaymentIntentsController(
         payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL
     ).register(on: router)

@@ -239,7 +239,7 @@ struct PaymentIntentsController: Sendable {
 
     /// Stripe's minimum charge (50 of the unit: ¥50, $0.50, €0.50) and the currency's maximum.
     static func checkAmount(_ amount: Int64, currency: Currency, checkMaximum: Bool = true) throws -> Int64 {
-        let minimum: Int64 = currency.minorUnitDigits == 0 ? 50 : 50
+        let minimum: Int64 = 50
         guard amount >= minimum else {
             throw APIError.invalid("amount", "Amount must be at least \(minimum) \(currency.code).", code: "amount_too_small")
         }

@@ -16,6 +16,7 @@ struct PaymentMethodsController: Sendable {
     let store: PaymentMethodStore
     let authenticator: Authenticator
     let reader: ParameterReader
+    let idempotency: Idempotency
     let clock: any KessaiClock
 
     func register(on router: Router<KessaiRequestContext>) {
@@ -25,13 +26,16 @@ struct PaymentMethodsController: Sendable {
 
     @Sendable func create(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .publishable)
-        let parameters = try await reader.body(request)
-        let tokenization = try CreateRequest.parse(parameters, now: clock.now())
-        let method = try await store.tokenize(
-            tokenization, merchant: key.merchant, livemode: key.livemode,
-            context: AccessContext(actor: LedgerActor(.merchantKey, key.id.rawValue), requestID: context.requestID.rawValue, source: context.remoteAddress))
-        context.logger.info("tokenized", metadata: ["payment_method": "\(method.id)", "merchant": "\(key.merchant)", "brand": "\(method.card.brand.rawValue)"])
-        return JSONResponse.make(PaymentMethodDTO(method).json)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            let tokenization = try CreateRequest.parse(parameters, now: clock.now())
+            let method = try await store.tokenize(
+                tokenization, merchant: key.merchant, livemode: key.livemode,
+                context: AccessContext(actor: LedgerActor(.merchantKey, key.id.rawValue), requestID: context.requestID.rawValue, source: context.remoteAddress))
+            context.logger.info(
+                "tokenized", metadata: ["payment_method": "\(method.id)", "merchant": "\(key.merchant)", "brand": "\(method.card.brand.rawValue)"])
+            return PaymentMethodDTO(method).json
+        }
     }
 
     @Sendable func retrieve(_ request: Request, context: KessaiRequestContext) async throws -> Response {

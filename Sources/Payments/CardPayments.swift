@@ -237,9 +237,12 @@ public struct CardPayments: Sendable {
             try await Self.save(intent, on: db)
             return .claimed(intent, method, expMonth: month, expYear: year)
         }
-        guard case .claimed(var intent, let method, let month, let year) = claim else {
-            if case .replay(let intent) = claim { return intent }
-            fatalError("unreachable")
+        var intent: PaymentIntent
+        let (method, month, year): (PaymentMethodID, Int, Int)
+        switch claim {
+        case .replay(let replayed): return replayed
+        case .claimed(let claimed, let claimedMethod, let expMonth, let expYear):
+            (intent, method, month, year) = (claimed, claimedMethod, expMonth, expYear)
         }
         let card: CardDetails
         let decision: AuthenticationDecision
@@ -273,7 +276,7 @@ public struct CardPayments: Sendable {
     public func completeChallenge(_ challenge: String, passed: Bool, context: AccessContext) async throws -> PaymentIntent {
         let now = clock.now()
         enum Answer: Sendable {
-            case failed(PaymentIntent)
+            case failed(PaymentIntent, PaymentMethodID)
             case passed(PaymentIntent, PaymentMethodID, expMonth: Int, expYear: Int)
         }
         let answer = try await database.transaction { db -> Answer in
@@ -296,7 +299,7 @@ public struct CardPayments: Sendable {
                     paymentMethod: method.rawValue)
                 try await Self.save(intent, on: db)
                 try await events.record(.paymentIntentPaymentFailed, intent: intent, on: db)
-                return .failed(intent)
+                return .failed(intent, method)
             }
             intent.status = .processing
             intent.authentication = .challenged
@@ -305,8 +308,8 @@ public struct CardPayments: Sendable {
             return .passed(intent, method, expMonth: month, expYear: year)
         }
         switch answer {
-        case .failed(let intent):
-            await vault.discardSecurityCode(token: PaymentMethodID(rawValue: intent.lastPaymentError?.paymentMethod ?? ""), merchant: intent.merchant)
+        case .failed(let intent, let method):
+            await vault.discardSecurityCode(token: method, merchant: intent.merchant)
             return intent
         case .passed(let intent, let method, let month, let year):
             let pan: PAN
@@ -650,9 +653,9 @@ public struct CardPayments: Sendable {
             var intent = try await Self.locked(refund.paymentIntent, merchant: merchant, on: db)
             if outcome?.succeeded == true {
                 refund.status = .succeeded
-                try await db.update("charges").set("amount_refunded", to: SQLRaw("amount_refunded + \(refund.amount)")).where(
-                    "id", .equal, refund.charge.rawValue
-                ).run()
+                try await db.update("charges")
+                    .set("amount_refunded", to: SQLBinaryExpression(SQLColumn("amount_refunded"), .add, SQLBind(refund.amount)))
+                    .where("id", .equal, refund.charge.rawValue).run()
             } else {
                 refund.status = .failed
                 if case .failed(let decline)? = outcome { refund.failureReason = decline.message } else { refund.failureReason = "unknown" }

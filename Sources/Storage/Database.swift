@@ -276,7 +276,9 @@ extension KessaiDatabase {
             let values = row.columns.map { column -> StorageValue in
                 switch column.data {
                 case .integer(let value): .integer(Int64(value))
-                case .float(let value): .integer(Int64(value))
+                // No column Kessai reads this way holds a real; a tampered one must not trap
+                // a conversion, so it is passed on as text and fails the checks.
+                case .float(let value): .text(String(value))
                 case .text(let value): .text(value)
                 case .blob(let buffer): .blob(Data(buffer.readableBytesView))
                 case .null: .null
