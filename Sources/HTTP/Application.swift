@@ -10,7 +10,7 @@ import Vault
 /// - Returns: the router, ready for an application or for tests.
 public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     let router = Router(context: KessaiRequestContext.self)
-    router.add(middleware: RequestMiddleware())
+    router.add(middleware: RequestMiddleware(strictTransport: gateway.configuration.resolvedPublicURL.hasPrefix("https://")))
     let reader = ParameterReader(maximumBodyBytes: gateway.configuration.maximumBodyBytes)
     let authenticator = Authenticator(merchants: gateway.merchants, ledger: gateway.ledger, clock: gateway.clock)
     HealthController(database: gateway.database).register(on: router)
@@ -23,8 +23,21 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
         payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL
     ).register(on: router)
     RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
-    ThreeDSecureController(payments: gateway.payments, paymentMethods: gateway.paymentMethods, reader: reader).register(on: router)
+    let origins = EmbeddingOrigins(database: gateway.database, ledger: gateway.ledger, clock: gateway.clock)
+    ThreeDSecureController(payments: gateway.payments, paymentMethods: gateway.paymentMethods, reader: reader, origins: origins).register(on: router)
     OpenAPI.register(on: router)
+    let publicURL = gateway.configuration.resolvedPublicURL
+    EmbeddingOriginsController(origins: origins, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
+    ElementsController(merchants: gateway.merchants, origins: origins, payments: gateway.payments, reader: reader).register(on: router)
+    WebAssetsController(webRoot: WebRoot.resolve(gateway.configuration.webRoot)).register(on: router)
+    CSPReportController(events: gateway.securityEvents, limiter: RateWindow(limit: 60, window: .seconds(60))).register(on: router)
+    CheckoutController(
+        sessions: CheckoutSessions(
+            database: gateway.database, payments: gateway.payments, events: EventRecorder(publicURL: publicURL, clock: gateway.clock), clock: gateway.clock,
+            publicURL: publicURL),
+        payments: gateway.payments, paymentMethods: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency,
+        clock: gateway.clock, publicURL: publicURL
+    ).register(on: router)
     EventsController(
         database: gateway.database, endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
         development: gateway.configuration.mode == .development
@@ -48,7 +61,10 @@ public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
         PaymentsMaintenanceService(gateway: gateway),
         WebhookDeliveryService(
             database: gateway.database, endpoints: gateway.webhookEndpoints, clock: gateway.clock, logger: gateway.logger,
-            retryBase: gateway.configuration.webhookRetryBase)
+            retryBase: gateway.configuration.webhookRetryBase),
+        IntegrityService(
+            integrity: ScriptIntegrity(webRoot: WebRoot.resolve(gateway.configuration.webRoot)), events: gateway.securityEvents,
+            interval: gateway.configuration.integrityInterval, logger: gateway.logger)
     )
     return app
 }

@@ -66,21 +66,50 @@ enum JSONResponse {
 
 /// Gives every request an id, logs its outcome (method, path without query, status, time), and
 /// turns every error into the error shape. Nothing of the body is ever logged.
+///
+/// Every response also gets `X-Content-Type-Options: nosniff`, a `Referrer-Policy`, and HSTS when
+/// Kessai is reached over TLS. The merchant API answers browsers' CORS requests (the
+/// publishable-key calls kessai.js makes from the merchant's page); keys travel in the
+/// `Authorization` header, never in cookies, so no credentials are ever allowed.
 struct RequestMiddleware: RouterMiddleware {
     typealias Context = KessaiRequestContext
+    /// Whether Kessai's public URL is https: then `Strict-Transport-Security` is sent.
+    var strictTransport = false
+
+    static let corsHeaders = "Authorization, Content-Type, Idempotency-Key, Stripe-Version, Stripe-Account"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.logger[metadataKey: "request_id"] = .string(context.requestID.rawValue)
         let started = ContinuousClock.now
+        let api = request.uri.path.hasPrefix("/v1/")
         var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = ErrorMapping.response(for: ErrorMapping.apiError(for: error, logger: context.logger))
+        if api && request.method == .options {
+            response = Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, POST, DELETE",
+                    .accessControlAllowHeaders: Self.corsHeaders, .accessControlMaxAge: "600",
+                ])
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch {
+                response = ErrorMapping.response(for: ErrorMapping.apiError(for: error, logger: context.logger))
+            }
+        }
+        if api && request.headers[.origin] != nil {
+            response.headers[.accessControlAllowOrigin] = "*"
+            response.headers[.accessControlExposeHeaders] = "Request-Id, Idempotent-Replayed"
         }
         response.headers[.requestID] = context.requestID.rawValue
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        if response.headers[.init("Referrer-Policy")!] == nil {
+            response.headers[.init("Referrer-Policy")!] = "strict-origin-when-cross-origin"
+        }
+        if strictTransport {
+            response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains"
+        }
         let elapsed = ContinuousClock.now - started
         context.logger.info(
             "request",

@@ -32,7 +32,7 @@ struct EventRecorder: PaymentEventSink {
         try await record(type, merchant: refund.merchant, livemode: false, objectID: refund.id.rawValue, object: RefundDTO(refund: refund).json, on: db)
     }
 
-    private func record(
+    func record(
         _ type: PaymentEventType, merchant: MerchantID, livemode: Bool, objectID: String, object: JSONValue, on db: any SQLDatabase
     )
         async throws

@@ -59,6 +59,10 @@ public struct GatewayConfiguration: Sendable {
     public var idempotencyLease: TimeInterval = 30
     /// Seconds before the first webhook retry; each later retry waits twice as long.
     public var webhookRetryBase: TimeInterval = 60
+    /// The folder payment-page scripts are served from (`web/`); nil finds it (``WebRoot``).
+    public var webRoot: String?
+    /// Seconds between checks of the served scripts against the inventory.
+    public var integrityInterval: TimeInterval = 300
 
     public init() {}
 
@@ -84,6 +88,7 @@ public struct GatewayConfiguration: Sendable {
 /// `kessai serve` and every CLI command open one of these.
 public struct Gateway: Sendable {
     var webhookEndpoints: WebhookEndpoints { WebhookEndpoints(database: database, keySource: keySource, clock: clock) }
+    var securityEvents: SecurityEvents { SecurityEvents(database: database, ledger: ledger, clock: clock, logger: logger) }
 
     public let configuration: GatewayConfiguration
     public let database: KessaiDatabase

@@ -316,12 +316,15 @@ struct PaymentIntentsController: Sendable {
         return email
     }
 
-    static func returnURL(_ parameters: Parameters) throws -> String? {
-        guard let text = try parameters.string("return_url"), !text.isEmpty else { return nil }
+    static func returnURL(_ parameters: Parameters) throws -> String? { try url(parameters, "return_url") }
+
+    /// An absolute http or https URL parameter, up to 2048 bytes.
+    static func url(_ parameters: Parameters, _ key: String) throws -> String? {
+        guard let text = try parameters.string(key), !text.isEmpty else { return nil }
         guard text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
             url.host != nil
         else {
-            throw APIError.invalid("return_url", "return_url must be an absolute http or https URL.", code: "url_invalid")
+            throw APIError.invalid(parameters.name(key), "\(parameters.name(key)) must be an absolute http or https URL.", code: "url_invalid")
         }
         return text
     }

@@ -24,6 +24,8 @@ struct ThreeDSecureController: Sendable {
     let payments: CardPayments
     let paymentMethods: PaymentMethodStore
     let reader: ParameterReader
+    /// The merchant's registered origins may show the challenge in kessai.js's overlay.
+    let origins: EmbeddingOrigins
 
     func register(on router: Router<KessaiRequestContext>) {
         router.get("/3ds/:challenge", use: page)
@@ -59,7 +61,9 @@ struct ThreeDSecureController: Sendable {
             <button class="fail" id="fail" name="result" value="fail">失敗させる / Fail</button>
             </form>
             """
-        return Self.html(Self.document(title: "3-D Secure", body: body), status: .ok, returnURL: intent.returnURL)
+        return Self.html(
+            Self.document(title: "3-D Secure", body: body), status: .ok, returnURL: intent.returnURL,
+            frameAncestors: HostedPage.frameAncestors(try await origins.origins(of: intent.merchant)))
     }
 
     @Sendable func answer(_ request: Request, context: KessaiRequestContext) async throws -> Response {
@@ -101,20 +105,22 @@ struct ThreeDSecureController: Sendable {
 
     /// A page with a strict policy: no script at all, the one stylesheet by hash, forms only to
     /// Kessai (and the redirect after it to the merchant's return URL), never framed.
-    static func html(_ text: String, status: HTTPResponse.Status, returnURL: String?) -> Response {
+    static func html(_ text: String, status: HTTPResponse.Status, returnURL: String?, frameAncestors: String = "'none'") -> Response {
         var formAction = "'self'"
         if let returnURL, let url = URL(string: returnURL), let scheme = url.scheme, let host = url.host {
             formAction += " \(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"
         }
-        return Response(
+        var response = Response(
             status: status,
             headers: [
                 .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
                 .contentSecurityPolicy:
-                    "default-src 'none'; style-src 'sha256-\(styleHash)'; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'",
-                .init("Referrer-Policy")!: "no-referrer", .init("X-Frame-Options")!: "DENY",
+                    "default-src 'none'; style-src 'sha256-\(styleHash)'; form-action \(formAction); frame-ancestors \(frameAncestors); base-uri 'none'; report-uri /csp-report",
+                .init("Referrer-Policy")!: "no-referrer",
             ],
             body: .init(byteBuffer: ByteBuffer(string: text)))
+        if frameAncestors == "'none'" { response.headers[.init("X-Frame-Options")!] = "DENY" }
+        return response
     }
 
     static func escape(_ text: String) -> String {

@@ -87,6 +87,27 @@ public enum WebhookDeliveryTag: IdentifierTag {
     public static let randomLength = 24
 }
 
+/// A hosted checkout session; its id is the buyer's only credential for the page, hence long.
+public enum CheckoutSessionTag: IdentifierTag {
+    public static let prefix = "cs_"
+    public static let randomLength = 48
+}
+
+/// An origin a merchant registered as allowed to embed Kessai's fields.
+public enum EmbeddingOriginTag: IdentifierTag {
+    public static let prefix = "eo_"
+    public static let randomLength = 16
+}
+
+/// A security event: a script that differs from the inventory, a CSP violation report.
+public enum SecurityEventTag: IdentifierTag {
+    public static let prefix = "sev_"
+    public static let randomLength = 16
+}
+
+public typealias CheckoutSessionID = Identifier<CheckoutSessionTag>
+public typealias EmbeddingOriginID = Identifier<EmbeddingOriginTag>
+public typealias SecurityEventID = Identifier<SecurityEventTag>
 public typealias EventID = Identifier<EventTag>
 public typealias WebhookEndpointID = Identifier<WebhookEndpointTag>
 public typealias WebhookDeliveryID = Identifier<WebhookDeliveryTag>

@@ -94,6 +94,13 @@ public struct CardPayments: Sendable {
         }
     }
 
+    /// An intent whatever its merchant, for pages that check the intent's client secret themselves.
+    public func retrieve(_ id: PaymentIntentID) async throws -> PaymentIntent? {
+        try await database.withConnection { db in
+            try await db.select().column("*").from("payment_intents").where("id", .equal, id.rawValue).first(decoding: PaymentIntentRow.self)?.domain()
+        }
+    }
+
     public func charge(_ id: ChargeID, merchant: MerchantID) async throws -> Charge? {
         try await database.withConnection { db in
             try await db.select().column("*").from("charges").where("id", .equal, id.rawValue).where("merchant_id", .equal, merchant.rawValue)

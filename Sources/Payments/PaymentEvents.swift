@@ -10,6 +10,7 @@ public enum PaymentEventType: String, Sendable, CaseIterable {
     case paymentIntentCanceled = "payment_intent.canceled"
     case chargeRefunded = "charge.refunded"
     case refundCreated = "refund.created"
+    case checkoutSessionCompleted = "checkout.session.completed"
 }
 
 /// Where payments record their events: in the same transaction as the change, so an event

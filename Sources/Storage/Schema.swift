@@ -419,5 +419,52 @@ public enum Schema {
                 """,
             ]
         ),
+        Migration(
+            version: 11,
+            name: "hosted_pages",
+            both: [
+                """
+                CREATE TABLE embedding_origins (
+                    id TEXT PRIMARY KEY,
+                    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                    origin TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    UNIQUE (merchant_id, origin)
+                )
+                """,
+                """
+                CREATE TABLE checkout_sessions (
+                    id TEXT PRIMARY KEY,
+                    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                    livemode INTEGER NOT NULL,
+                    payment_intent_id TEXT NOT NULL REFERENCES payment_intents(id),
+                    status TEXT NOT NULL CHECK (status IN ('open', 'complete', 'expired')),
+                    amount_total BIGINT NOT NULL,
+                    currency TEXT NOT NULL,
+                    line_items TEXT NOT NULL,
+                    success_url TEXT NOT NULL,
+                    cancel_url TEXT,
+                    locale TEXT,
+                    client_reference_id TEXT,
+                    customer_email TEXT,
+                    metadata TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    completed_at BIGINT
+                )
+                """,
+                "CREATE INDEX checkout_sessions_merchant ON checkout_sessions (merchant_id, created_at, id)",
+                """
+                CREATE TABLE security_events (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    source TEXT,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX security_events_created ON security_events (created_at)",
+            ]
+        ),
     ]
 }

@@ -51,6 +51,16 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds before the first webhook retry, doubling after each failure, 1 to 3600 (KESSAI_WEBHOOK_RETRY_BASE; default 60).")
     var webhookRetryBase: Int?
 
+    @Option(
+        name: .customLong("web-root"),
+        help: "Folder of the payment-page scripts (kessai.js), checked against the inventory compiled into Kessai (KESSAI_WEB_ROOT; default ./web or the repository's web/).")
+    var webRoot: String?
+
+    @Option(
+        name: .customLong("integrity-interval"),
+        help: "Seconds between checks of the served scripts against the inventory, 1 to 86400 (KESSAI_INTEGRITY_INTERVAL; default 300).")
+    var integrityInterval: Int?
+
     func run() async throws {
         // Run Swift concurrency on NIO's event loops: request handlers and database I/O then
         // share threads instead of hopping between the dispatch pool and the event loops.
@@ -86,6 +96,11 @@ struct Serve: AsyncParsableCommand {
         if let milliseconds = testAcquirerLatency ?? env["KESSAI_TEST_ACQUIRER_LATENCY_MS"].flatMap(Int.init) {
             guard (0...10_000).contains(milliseconds) else { throw ValidationError("--test-acquirer-latency-ms must be 0…10000") }
             configuration.testAcquirerLatency = .milliseconds(milliseconds)
+        }
+        configuration.webRoot = webRoot ?? env["KESSAI_WEB_ROOT"]
+        if let seconds = integrityInterval ?? env["KESSAI_INTEGRITY_INTERVAL"].flatMap(Int.init) {
+            guard (1...86_400).contains(seconds) else { throw ValidationError("--integrity-interval must be 1…86400 seconds") }
+            configuration.integrityInterval = Double(seconds)
         }
         let logger = try options.makeLogger()
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)

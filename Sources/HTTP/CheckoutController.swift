@@ -1,0 +1,373 @@
+import Crypto
+import HTTPTypes
+import Hummingbird
+import KessaiCore
+import Ledger
+import NIOCore
+import Payments
+import Vault
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `POST/GET /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}[/line_items]`,
+/// `POST /v1/checkout/sessions/{id}/expire` (secret key), and the hosted page the buyer pays
+/// on, `GET/POST /checkout/{id}`.
+///
+/// The page has no script at all: the card form posts to Kessai's own origin, where the card
+/// is tokenized into the vault exactly as `POST /v1/payment_methods` does and the intent
+/// confirmed; a 3-D Secure challenge is Kessai's challenge page. Nothing on the page can be
+/// swapped for a skimmer without breaking its Content-Security-Policy.
+struct CheckoutController: Sendable {
+    let sessions: CheckoutSessions
+    let payments: CardPayments
+    let paymentMethods: PaymentMethodStore
+    let authenticator: Authenticator
+    let reader: ParameterReader
+    let idempotency: Idempotency
+    let clock: any KessaiClock
+    let publicURL: String
+
+    func register(on router: Router<KessaiRequestContext>) {
+        router.post("/v1/checkout/sessions", use: create)
+        router.get("/v1/checkout/sessions", use: list)
+        router.get("/v1/checkout/sessions/:id", use: retrieve)
+        router.get("/v1/checkout/sessions/:id/line_items", use: lineItems)
+        router.post("/v1/checkout/sessions/:id/expire", use: expire)
+        router.get("/checkout/:id", use: page)
+        router.post("/checkout/:id", use: pay)
+        router.get("/checkout/:id/return", use: returned)
+    }
+
+    var now: Int64 { clock.now().unixSeconds }
+
+    // MARK: API
+
+    @Sendable func create(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            let new = try Self.parse(parameters, now: now)
+            let session = try await sessions.create(new, merchant: key.merchant, livemode: key.livemode)
+            context.logger.info("checkout session created", metadata: ["checkout_session": "\(session.id)", "payment_intent": "\(session.paymentIntent)"])
+            return session.json(publicURL: publicURL, now: now)
+        }
+    }
+
+    static func parse(_ parameters: Parameters, now: Int64) throws -> CheckoutSessions.New {
+        try parameters.allowOnly([
+            "mode", "line_items", "success_url", "cancel_url", "payment_method_types", "locale", "metadata", "client_reference_id", "customer_email",
+            "expires_at", "payment_intent_data", "expand", "submit_type",
+        ])
+        let mode = try parameters.requiredString("mode")
+        guard mode == "payment" else {
+            throw APIError.invalid("mode", "Invalid mode: Kessai supports mode=payment only (no subscription or setup mode).")
+        }
+        guard let list = try parameters.object("line_items"), !list.isEmpty else { throw APIError.missing("line_items") }
+        let indexed = try list.entries.map { entry -> (Int, Parameters) in
+            guard let index = Int(entry.key), index >= 0, index < 100 else {
+                throw APIError.invalid("line_items", "line_items must be a list: line_items[0][…], line_items[1][…], … (at most 100).")
+            }
+            guard let item = try list.object(entry.key) else { throw APIError.invalid(list.name(entry.key), "Each line item must be a hash.") }
+            return (index, item)
+        }.sorted { $0.0 < $1.0 }
+        var currency: Currency?
+        var items: [CheckoutSession.LineItem] = []
+        for (_, item) in indexed {
+            try item.allowOnly(["price_data", "quantity", "price"])
+            if try item.string("price") != nil {
+                throw APIError.invalid(item.name("price"), "Kessai has no Price objects: describe the item with price_data instead.")
+            }
+            guard let price = try item.object("price_data") else { throw APIError.missing(item.name("price_data")) }
+            try price.allowOnly(["currency", "unit_amount", "product_data", "tax_behavior"])
+            let code = try price.requiredString("currency")
+            guard let itemCurrency = Currency(code: code) else {
+                throw APIError.invalid(price.name("currency"), "Invalid currency: \(code.prefix(10)). Kessai supports: \(Currency.all.map(\.code).joined(separator: ", ")).")
+            }
+            if let currency, currency != itemCurrency {
+                throw APIError.invalid(price.name("currency"), "All line items must have the same currency.")
+            }
+            currency = itemCurrency
+            guard let unitAmount = try price.integer("unit_amount", maximumDigits: 9) else { throw APIError.missing(price.name("unit_amount")) }
+            guard unitAmount >= 0 else { throw APIError.invalid(price.name("unit_amount"), "unit_amount must be zero or more.") }
+            guard let product = try price.object("product_data") else { throw APIError.missing(price.name("product_data")) }
+            try product.allowOnly(["name", "description", "images", "metadata"])
+            guard let name = try BillingDetailsInput.text(product, "name", maximum: 250) else { throw APIError.missing(product.name("name")) }
+            guard let quantity = try item.integer("quantity", maximumDigits: 5) else { throw APIError.missing(item.name("quantity")) }
+            guard (1...9999).contains(quantity) else { throw APIError.invalid(item.name("quantity"), "quantity must be between 1 and 9999.") }
+            items.append(.init(name: name, unitAmount: Int64(unitAmount), quantity: Int64(quantity)))
+        }
+        guard let currency else { throw APIError.missing("line_items") }
+        let total = items.reduce(Int64(0)) { $0 + $1.amount }
+        guard total >= 50 else {
+            throw APIError.invalid("line_items", "The total must be at least 50 \(currency.code).", code: "amount_too_small")
+        }
+        guard total <= currency.maximumAmount else {
+            throw APIError.invalid("line_items", "The total must be no more than \(currency.maximumAmount) \(currency.code).", code: "amount_too_large")
+        }
+        guard let success = try PaymentIntentsController.url(parameters, "success_url") else { throw APIError.missing("success_url") }
+        let cancel = try PaymentIntentsController.url(parameters, "cancel_url")
+        if let types = try PaymentIntentsController.paymentMethodTypes(parameters), types != ["card"] {
+            throw APIError.invalid(
+                "payment_method_types", "Checkout takes card payments; konbini and Pay-easy are not available yet.", code: "payment_method_unactivated")
+        }
+        var locale = try parameters.string("locale")
+        if let value = locale {
+            guard ["auto", "ja", "en"].contains(value) else { throw APIError.invalid("locale", "locale must be auto, ja or en.") }
+            if value == "auto" { locale = nil }
+        }
+        let expiresAt = try parameters.integer("expires_at", maximumDigits: 12).map(Int64.init) ?? now + 24 * 3600
+        guard expiresAt >= now + 30 * 60, expiresAt <= now + 24 * 3600 else {
+            throw APIError.invalid("expires_at", "expires_at must be between 30 minutes and 24 hours from now.")
+        }
+        var captureMethod = PaymentIntent.CaptureMethod.automatic
+        var description: String?
+        var intentMetadata: [String: String] = [:]
+        if let data = try parameters.object("payment_intent_data") {
+            try data.allowOnly(["capture_method", "description", "metadata"])
+            captureMethod = try PaymentIntentsController.captureMethod(data) ?? .automatic
+            description = try BillingDetailsInput.text(data, "description", maximum: 1000)
+            intentMetadata = try MetadataInput.parse(data.object("metadata"))
+        }
+        return CheckoutSessions.New(
+            lineItems: items, currency: currency, successURL: success, cancelURL: cancel, locale: locale,
+            clientReferenceID: try BillingDetailsInput.text(parameters, "client_reference_id", maximum: 200),
+            customerEmail: try PaymentIntentsController.email(parameters, "customer_email"), metadata: try MetadataInput.parse(parameters.object("metadata")),
+            expiresAt: expiresAt, captureMethod: captureMethod, description: description, intentMetadata: intentMetadata)
+    }
+
+    func session(_ context: KessaiRequestContext, merchant: MerchantID? = nil) async throws -> CheckoutSession {
+        let raw = try context.parameters.require("id")
+        guard let id = CheckoutSessionID(parsing: raw), let session = try await sessions.find(id, merchant: merchant) else {
+            throw APIError.notFound("checkout.session", id: String(raw.prefix(64)))
+        }
+        return session
+    }
+
+    @Sendable func retrieve(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        try reader.query(request).allowOnly(["expand"])
+        return JSONResponse.make(try await session(context, merchant: key.merchant).json(publicURL: publicURL, now: now))
+    }
+
+    @Sendable func list(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let query = try reader.query(request)
+        try query.allowOnly(["limit", "expand"])
+        let limit = try query.integer("limit", maximumDigits: 3) ?? 10
+        guard (1...100).contains(limit) else { throw APIError.invalid("limit", "limit must be between 1 and 100.") }
+        let (found, hasMore) = try await sessions.list(merchant: key.merchant, limit: limit)
+        return JSONResponse.make(ListDTO.make(found.map { $0.json(publicURL: publicURL, now: now) }, hasMore: hasMore, url: "/v1/checkout/sessions"))
+    }
+
+    @Sendable func lineItems(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        try reader.query(request).allowOnly(["limit", "expand", "starting_after", "ending_before"])
+        let found = try await session(context, merchant: key.merchant)
+        guard case .array(let items) = found.lineItemsJSON() else { return JSONResponse.make(.null) }
+        return JSONResponse.make(ListDTO.make(items, hasMore: false, url: "/v1/checkout/sessions/\(found.id)/line_items"))
+    }
+
+    @Sendable func expire(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
+        let (parameters, body) = try await reader.bodyAndBytes(request)
+        return try await idempotency.run(request, body: body, merchant: key.merchant) {
+            try parameters.allowOnly(["expand"])
+            let found = try await session(context, merchant: key.merchant)
+            guard found.status(now: now) == "open", try await sessions.expire(found) else {
+                throw APIError(
+                    kind: .invalidRequest, code: "checkout_session_not_open", message: "Only an open Checkout Session can be expired.", status: 400)
+            }
+            return try await session(context, merchant: key.merchant).json(publicURL: publicURL, now: now)
+        }
+    }
+
+    // MARK: The hosted page
+
+    static let style = """
+        *{box-sizing:border-box}body{margin:0;background:#f4f5f7;color:#1a1f36;font:16px/1.5 system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif}\
+        main{max-width:30rem;margin:2rem auto;background:#fff;border-radius:10px;padding:1.5rem;box-shadow:0 2px 10px rgba(0,0,0,.08)}\
+        h1{font-size:1.2rem;margin:0 0 1rem}table{width:100%;border-collapse:collapse;margin-bottom:1rem}td{padding:.3rem 0}td.n{text-align:right}\
+        tr.total td{border-top:1px solid #e3e8ee;font-weight:600;padding-top:.6rem}label{display:block;font-size:.9rem;color:#4f566b;margin:.6rem 0 .2rem}\
+        input{width:100%;padding:.6rem .7rem;font:inherit;border:1px solid #c9ced8;border-radius:6px}.two{display:flex;gap:.6rem}.two div{flex:1}\
+        button{width:100%;margin-top:1rem;padding:.8rem;font:inherit;font-weight:600;color:#fff;background:#4f46e5;border:0;border-radius:6px}\
+        .error{background:#fdecee;color:#a40e26;padding:.6rem .8rem;border-radius:6px}.note{font-size:.8rem;color:#697386}a{color:#4f46e5}
+        """
+    static let styleHash = Data(SHA256.hash(data: Data(style.utf8))).base64EncodedString()
+
+    static func language(_ session: CheckoutSession, _ request: Request) -> String {
+        if let locale = session.locale { return locale }
+        let accept = request.headers[.acceptLanguage]?.lowercased() ?? ""
+        return accept.hasPrefix("en") ? "en" : "ja"
+    }
+
+    /// Form-action must allow the success and cancel origins: the 303 after a payment is part
+    /// of the form submission.
+    func policy(_ session: CheckoutSession) -> String {
+        var actions = ["'self'"]
+        for text in [session.successURL, session.cancelURL].compactMap({ $0 }) {
+            if let url = URL(string: text), let scheme = url.scheme, let host = url.host {
+                actions.append("\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")")
+            }
+        }
+        return "default-src 'none'; style-src 'sha256-\(Self.styleHash)'; form-action \(actions.joined(separator: " ")); frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    func render(_ session: CheckoutSession, language: String, error: String? = nil, name: String = "", email: String = "", status: HTTPResponse.Status = .ok)
+        -> Response
+    {
+        let en = language == "en"
+        let escape = HostedPage.escape
+        var rows = ""
+        for item in session.lineItems {
+            rows += "<tr><td>\(escape(item.name)) × \(item.quantity)</td><td class=\"n\">\(escape(ThreeDSecureController.format(item.amount, session.currency)))</td></tr>"
+        }
+        rows +=
+            "<tr class=\"total\"><td>\(en ? "Total" : "合計")</td><td class=\"n\" id=\"total\">\(escape(ThreeDSecureController.format(session.amountTotal, session.currency)))</td></tr>"
+        let state = session.status(now: now)
+        var body = "<h1>\(en ? "Pay" : "お支払い")</h1><table>\(rows)</table>"
+        if state == "complete" {
+            body += "<p id=\"result\" data-status=\"complete\">\(en ? "This payment is complete." : "このお支払いは完了しています。")</p>"
+        } else if state == "expired" {
+            body += "<p id=\"result\" data-status=\"expired\" class=\"error\">\(en ? "This checkout has expired." : "このお支払いページは有効期限が切れています。")</p>"
+            if let cancel = session.cancelURL { body += "<p><a href=\"\(escape(cancel))\">\(en ? "Return to the shop" : "ショップに戻る")</a></p>" }
+        } else {
+            if let error { body += "<p id=\"error\" class=\"error\" role=\"alert\">\(escape(error))</p>" }
+            body += """
+                <form method="post" action="/checkout/\(session.id.rawValue)" autocomplete="on">
+                <label for="email">\(en ? "Email" : "メールアドレス")</label><input id="email" name="email" type="email" autocomplete="email" value="\(escape(email.isEmpty ? session.customerEmail ?? "" : email))">
+                <label for="name">\(en ? "Name on card" : "カード名義")</label><input id="name" name="name" autocomplete="cc-name" value="\(escape(name))">
+                <label for="cardnumber">\(en ? "Card number" : "カード番号")</label><input id="cardnumber" name="cardnumber" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required>
+                <div class="two"><div><label for="exp">\(en ? "Expiry (MM / YY)" : "有効期限 (MM / YY)")</label><input id="exp" name="exp" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="7" required></div>
+                <div><label for="cvc">\(en ? "Security code" : "セキュリティコード")</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="CVC" maxlength="4" required></div></div>
+                <button id="pay" type="submit">\(escape(ThreeDSecureController.format(session.amountTotal, session.currency))) \(en ? "Pay" : "支払う")</button>
+                </form>
+                """
+            if let cancel = session.cancelURL {
+                body += "<p><a id=\"cancel\" href=\"\(escape(cancel))\">\(en ? "Cancel and return to the shop" : "キャンセルしてショップに戻る")</a></p>"
+            }
+            body +=
+                "<p class=\"note\">\(en ? "Card details are sent to Kessai only; the shop never sees them." : "カード情報は Kessai にのみ送信され、ショップには渡りません。")</p>"
+        }
+        let html = """
+            <!doctype html><html lang="\(language)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <title>\(en ? "Checkout" : "お支払い") — Kessai</title><style>\(Self.style)</style></head><body><main>\(body)</main></body></html>
+            """
+        var response = HostedPage.response(html, status: status, policy: policy(session))
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        return response
+    }
+
+    /// The page a buyer is sent to. The session id (48 random characters) is its credential.
+    @Sendable func page(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let found = try await pageSession(context)
+        return render(found, language: Self.language(found, request))
+    }
+
+    func pageSession(_ context: KessaiRequestContext) async throws -> CheckoutSession {
+        do { return try await session(context) } catch is APIError {
+            throw APIError(kind: .invalidRequest, code: "resource_missing", message: "No such checkout page.", status: 404)
+        }
+    }
+
+    func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    @Sendable func pay(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let found = try await pageSession(context)
+        let language = Self.language(found, request)
+        let en = language == "en"
+        guard found.status(now: now) == "open" else { return render(found, language: language, status: .conflict) }
+        let form = try await reader.body(request)
+        let name = (try? form.string("name")) ?? nil
+        let email = (try? form.string("email")) ?? nil
+        func again(_ message: String) -> Response {
+            render(found, language: language, error: message, name: name ?? "", email: email ?? "", status: .init(code: 402))
+        }
+        // The buyer's form, in the API's words, through the same parser as POST /v1/payment_methods.
+        let digits = { (text: String?) in String((text ?? "").unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init)) }
+        let expiry = digits(try? form.string("exp"))
+        guard expiry.count == 4 || expiry.count == 6 else {
+            return again(en ? "Enter the expiry as MM / YY." : "有効期限を MM / YY の形で入力してください。")
+        }
+        var card: [String: FormValue] = [
+            "number": .string(digits(try? form.string("cardnumber"))), "exp_month": .string(String(expiry.prefix(2))),
+            "exp_year": .string(expiry.count == 4 ? "20" + expiry.suffix(2) : String(expiry.suffix(4))),
+        ]
+        let cvc = digits(try? form.string("cvc"))
+        if !cvc.isEmpty { card["cvc"] = .string(cvc) }
+        var billing: [String: FormValue] = [:]
+        if let name, !name.isEmpty { billing["name"] = .string(name) }
+        if let email, !email.isEmpty { billing["email"] = .string(email) }
+        let access = AccessContext(actor: LedgerActor(.system, "checkout:\(found.id.rawValue.prefix(12))"), requestID: context.requestID.rawValue, source: context.remoteAddress)
+        let intent: PaymentIntent
+        do {
+            let tokenization = try PaymentMethodsController.CreateRequest.parse(
+                Parameters(["type": .string("card"), "card": .object(card), "billing_details": .object(billing)]), now: clock.now())
+            let method = try await paymentMethods.tokenize(tokenization, merchant: found.merchant, livemode: found.livemode, context: access)
+            intent = try await payments.confirm(
+                found.paymentIntent, merchant: found.merchant,
+                .init(paymentMethod: method.id, returnURL: "\(publicURL)/checkout/\(found.id.rawValue)/return"), context: access)
+        } catch let error as APIError {
+            context.logger.info("checkout payment refused", metadata: ["checkout_session": "\(found.id)", "code": "\(error.code ?? error.kind.rawValue)"])
+            return again(Self.message(error, en: en))
+        }
+        switch intent.status {
+        case .succeeded, .requiresCapture, .processing:
+            try await sessions.complete(found)
+            return redirect(found.resolvedSuccessURL)
+        case .requiresAction:
+            guard let challenge = intent.challengeID else { return again(Self.message(nil, en: en)) }
+            return redirect("\(publicURL)/3ds/\(challenge)")
+        default:
+            return again(Self.message(nil, en: en))
+        }
+    }
+
+    /// Where the 3-D Secure challenge returns. A page with a refresh rather than a redirect: the
+    /// challenge form's `form-action` does not (and need not) name the shop's origin.
+    @Sendable func returned(_ request: Request, context: KessaiRequestContext) async throws -> Response {
+        let found = try await pageSession(context)
+        let language = Self.language(found, request)
+        guard let intent = try await payments.retrieve(found.paymentIntent, merchant: found.merchant) else { return render(found, language: language) }
+        guard [.succeeded, .requiresCapture, .processing].contains(intent.status) else {
+            let message = intent.lastPaymentError.map { failure in
+                var error = APIError(kind: .card, code: failure.code, message: failure.message, status: 402)
+                error.declineCode = failure.declineCode
+                return Self.message(error, en: language == "en")
+            }
+            return render(found, language: language, error: message ?? Self.message(nil, en: language == "en"), status: .init(code: 402))
+        }
+        try await sessions.complete(found)
+        let target = HostedPage.escape(found.resolvedSuccessURL)
+        let html = """
+            <!doctype html><html lang="\(language)"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=\(target)">
+            <style>\(Self.style)</style></head><body><main><p id="result" data-status="complete">\(language == "en" ? "Payment complete." : "お支払いが完了しました。")</p>
+            <p><a href="\(target)">\(language == "en" ? "Return to the shop" : "ショップに戻る")</a></p></main></body></html>
+            """
+        return HostedPage.response(html, policy: "default-src 'none'; style-src 'sha256-\(Self.styleHash)'; frame-ancestors 'none'; base-uri 'none'")
+    }
+
+    /// What the buyer reads when a payment did not go through.
+    static func message(_ error: APIError?, en: Bool) -> String {
+        let code = error?.declineCode ?? error?.code ?? ""
+        let japanese: [String: String] = [
+            "incorrect_number": "カード番号が正しくありません。", "invalid_number": "カード番号が正しくありません。",
+            "invalid_expiry_month": "有効期限の月が正しくありません。", "invalid_expiry_year": "有効期限の年が正しくありません。",
+            "expired_card": "このカードは有効期限が切れています。", "invalid_cvc": "セキュリティコードが正しくありません。",
+            "incorrect_cvc": "セキュリティコードが正しくありません。", "insufficient_funds": "カードの利用可能額が不足しています。",
+            "lost_card": "このカードはご利用いただけません。", "stolen_card": "このカードはご利用いただけません。",
+            "processing_error": "処理中にエラーが発生しました。もう一度お試しください。",
+            "payment_intent_authentication_failure": "本人認証 (3-D Secure) に失敗しました。別のカードをお試しください。",
+        ]
+        if en {
+            if let error, error.kind == .card || error.status == 402 || error.status == 400 { return error.message }
+            return "The payment could not be completed. Please try another card."
+        }
+        return japanese[code] ?? "カードが承認されませんでした。別のカードをお試しください。"
+    }
+}
