@@ -312,6 +312,11 @@ struct CheckoutController: Sendable {
             intent = try await payments.confirm(
                 found.paymentIntent, merchant: found.merchant,
                 .init(paymentMethod: method.id, returnURL: "\(publicURL)/checkout/\(found.id.rawValue)/return"), context: access)
+        } catch let declined as PaymentDeclined {
+            context.logger.info("checkout payment declined", metadata: ["checkout_session": "\(found.id)", "code": "\(declined.error.code)"])
+            var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
+            error.declineCode = declined.error.declineCode
+            return again(Self.message(error, en: en))
         } catch let error as APIError {
             context.logger.info("checkout payment refused", metadata: ["checkout_session": "\(found.id)", "code": "\(error.code ?? error.kind.rawValue)"])
             return again(Self.message(error, en: en))

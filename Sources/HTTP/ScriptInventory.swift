@@ -31,7 +31,7 @@ enum ScriptInventory {
         ),
         Entry(
             path: "/js/v1/card-field.js", file: "js/v1/card-field.js",
-            sha384: "EEgDDNVsfx68VU6DnLIfvBmj6ju+EV2kmL2sdJhRGrUZbD+MWxI+ycrF4ClImgIb",
+            sha384: "M4oyhKjQpEqnqbjjPgLQA0CIKjPduvoS2ooZUMejifoGF8aC5wOKkWiTLibvl6rW",
             reason:
                 "The card fields inside Kessai's iframe (/elements/card): formatting, brand detection, validation messages, and the one request that sends the card to POST /v1/payment_methods."
         ),

@@ -13,9 +13,12 @@ public import Foundation
 
 /// A card payment the issuer refused; the intent is back at `requires_payment_method` with
 /// `last_payment_error`. The HTTP layer answers 402 with the intent attached.
-public struct PaymentDeclined: Error, Sendable {
+public struct PaymentDeclined: Error, Sendable, CustomStringConvertible {
     public let intent: PaymentIntent
     public let error: PaymentError
+
+    /// Names the intent and the code only: the intent itself holds its client secret.
+    public var description: String { "PaymentDeclined(\(intent.id), \(error.code), \(error.declineCode ?? "-"))" }
 }
 
 /// Card payments: PaymentIntents and refunds through an ``AcquirerConnector``.

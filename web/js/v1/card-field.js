@@ -85,7 +85,8 @@
     var brand = brandOf(n);
     var maxLength = brand ? Math.max.apply(null, brand.lengths) : 19;
     var state = { brand: brand ? brand.brand : 'unknown', complete: false, error: null };
-    if (n.length > 0 && brand && n.length >= maxLength && !luhn(n)) { state.error = TEXT.numberInvalid; return state; }
+    // A full-length number (16 digits for most brands; 15 Amex, 14 Diners) with a wrong check digit.
+    if (brand && n.length >= Math.min(16, maxLength) && brand.lengths.indexOf(n.length) >= 0 && !luhn(n)) { state.error = TEXT.numberInvalid; return state; }
     // An unknown brand may still be a card Kessai accepts: any length from 12 to 19 with a valid check digit.
     var lengthDone = brand ? brand.lengths.indexOf(n.length) >= 0 : n.length >= 12;
     var numberDone = lengthDone && luhn(n);
