@@ -85,7 +85,8 @@ struct CheckoutController: Sendable {
             try price.allowOnly(["currency", "unit_amount", "product_data", "tax_behavior"])
             let code = try price.requiredString("currency")
             guard let itemCurrency = Currency(code: code) else {
-                throw APIError.invalid(price.name("currency"), "Invalid currency: \(code.prefix(10)). Kessai supports: \(Currency.all.map(\.code).joined(separator: ", ")).")
+                throw APIError.invalid(
+                    price.name("currency"), "Invalid currency: \(code.prefix(10)). Kessai supports: \(Currency.all.map(\.code).joined(separator: ", ")).")
             }
             if let currency, currency != itemCurrency {
                 throw APIError.invalid(price.name("currency"), "All line items must have the same currency.")
@@ -213,17 +214,21 @@ struct CheckoutController: Sendable {
                 actions.append("\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")")
             }
         }
-        return "default-src 'none'; style-src 'sha256-\(Self.styleHash)'; form-action \(actions.joined(separator: " ")); frame-ancestors 'none'; base-uri 'none'"
+        return
+            "default-src 'none'; style-src 'sha256-\(Self.styleHash)'; form-action \(actions.joined(separator: " ")); frame-ancestors 'none'; base-uri 'none'"
     }
 
-    func render(_ session: CheckoutSession, language: String, error: String? = nil, name: String = "", email: String = "", status: HTTPResponse.Status = .ok)
+    func render(
+        _ session: CheckoutSession, language: String, error: String? = nil, name: String = "", email: String = "", status: HTTPResponse.Status = .ok
+    )
         -> Response
     {
         let en = language == "en"
         let escape = HostedPage.escape
         var rows = ""
         for item in session.lineItems {
-            rows += "<tr><td>\(escape(item.name)) × \(item.quantity)</td><td class=\"n\">\(escape(ThreeDSecureController.format(item.amount, session.currency)))</td></tr>"
+            rows +=
+                "<tr><td>\(escape(item.name)) × \(item.quantity)</td><td class=\"n\">\(escape(ThreeDSecureController.format(item.amount, session.currency)))</td></tr>"
         }
         rows +=
             "<tr class=\"total\"><td>\(en ? "Total" : "合計")</td><td class=\"n\" id=\"total\">\(escape(ThreeDSecureController.format(session.amountTotal, session.currency)))</td></tr>"
@@ -303,7 +308,8 @@ struct CheckoutController: Sendable {
         var billing: [String: FormValue] = [:]
         if let name, !name.isEmpty { billing["name"] = .string(name) }
         if let email, !email.isEmpty { billing["email"] = .string(email) }
-        let access = AccessContext(actor: LedgerActor(.system, "checkout:\(found.id.rawValue.prefix(12))"), requestID: context.requestID.rawValue, source: context.remoteAddress)
+        let access = AccessContext(
+            actor: LedgerActor(.system, "checkout:\(found.id.rawValue.prefix(12))"), requestID: context.requestID.rawValue, source: context.remoteAddress)
         let intent: PaymentIntent
         do {
             let tokenization = try PaymentMethodsController.CreateRequest.parse(

@@ -170,8 +170,9 @@ struct CheckoutSessions: Sendable {
         return try await database.transaction { db in
             let changed = try await db.update("checkout_sessions").set("status", to: "complete").set("completed_at", to: now)
                 .where("id", .equal, session.id.rawValue).where("status", .equal, "open").returning("id").all()
-            guard !changed.isEmpty, let completed = try await db.select().column("*").from("checkout_sessions").where("id", .equal, session.id.rawValue)
-                .first().map(Self.decode)
+            guard !changed.isEmpty,
+                let completed = try await db.select().column("*").from("checkout_sessions").where("id", .equal, session.id.rawValue)
+                    .first().map(Self.decode)
             else { return false }
             try await events.record(
                 .checkoutSessionCompleted, merchant: session.merchant, livemode: session.livemode, objectID: session.id.rawValue,

@@ -68,7 +68,8 @@ struct EmbeddingOrigins: Sendable {
             {
                 return Origin(id: try row.decode(column: "id"), origin: origin, created: try row.decode(column: "created_at"))
             }
-            let count = try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("embedding_origins")
+            let count =
+                try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("embedding_origins")
                 .where("merchant_id", .equal, merchant.rawValue).first()?.decode(column: "n", as: Int.self) ?? 0
             guard count < Self.maximumPerMerchant else {
                 throw APIError.invalid("origin", "At most \(Self.maximumPerMerchant) origins may be registered; delete one first.")

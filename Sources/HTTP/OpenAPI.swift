@@ -135,7 +135,9 @@ enum OpenAPI {
         Operation(
             "post", "/v1/embedding_origins", "Register an origin allowed to embed Kessai's card fields",
             form: [Field("origin", "string", required: true, "https://host[:port]; http only for localhost.")], response: "embedding_origin"),
-        Operation("get", "/v1/embedding_origins", "List registered embedding origins", query: [Field("limit", "integer", "Ignored; all are listed.")], response: "list"),
+        Operation(
+            "get", "/v1/embedding_origins", "List registered embedding origins", query: [Field("limit", "integer", "Ignored; all are listed.")],
+            response: "list"),
         Operation("delete", "/v1/embedding_origins/{id}", "Remove an embedding origin", response: "deleted"),
         Operation("get", "/v1/ledger/checkpoint", "The latest signed ledger checkpoint", key: "operator", response: "checkpoint"),
         Operation("get", "/v1/openapi.json", "This document", key: "none", response: "document"),

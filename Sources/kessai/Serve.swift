@@ -53,7 +53,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("web-root"),
-        help: "Folder of the payment-page scripts (kessai.js), checked against the inventory compiled into Kessai (KESSAI_WEB_ROOT; default ./web or the repository's web/).")
+        help:
+            "Folder of the payment-page scripts (kessai.js), checked against the inventory compiled into Kessai (KESSAI_WEB_ROOT; default ./web or the repository's web/)."
+    )
     var webRoot: String?
 
     @Option(

@@ -1,8 +1,9 @@
 import Foundation
-@testable import HTTP
 import KessaiTestSupport
 import Ledger
 import Testing
+
+@testable import HTTP
 
 /// The repository's `web/` folder.
 private let repositoryWeb = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
