@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput over HTTP on loopback: 32 concurrent clients (wrk) against a release `kessai serve`,
 # on SQLite and on PostgreSQL, with pgbench (tpcb-like, 8 clients) on the same PostgreSQL in the
-# same run as the baseline. Prints one table; nothing is timed inside tests.
+# same run as the baseline, and each again with the ledger off to show the ledger's cost.
+# Prints one table; nothing is timed inside tests.
 #
 #   benchmarks/http.sh tokenize [SECONDS]   POST /v1/payment_methods (publishable key)
 #   benchmarks/http.sh payments [SECONDS]   POST /v1/payment_intents with confirm=true and
@@ -61,12 +62,24 @@ echo "== kessai on PostgreSQL (32 clients, ${DURATION}s)" >&2
 createdb -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai kessai_bench
 POSTGRES=$(run_kessai postgres --database-url "postgres://kessai@127.0.0.1:$KESSAI_PG_PORT/kessai_bench")
 
+# The ledger's cost: the same runs with the ledger off (--benchmark-without-ledger, a
+# development-only switch), as the baseline of "card-payment throughput, ledger on vs off".
+echo "== kessai on SQLite, ledger off (32 clients, ${DURATION}s)" >&2
+SQLITE_OFF=$(run_kessai sqlite-ledger-off --benchmark-without-ledger)
+echo "== kessai on PostgreSQL, ledger off (32 clients, ${DURATION}s)" >&2
+createdb -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai kessai_bench_off
+POSTGRES_OFF=$(run_kessai postgres-ledger-off --benchmark-without-ledger --database-url "postgres://kessai@127.0.0.1:$KESSAI_PG_PORT/kessai_bench_off")
+
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
 echo
 printf "%-26s %12s %10s %10s %8s\n" "measurement" "per second" "p50 ms" "p99 ms" "errors"
 printf "%-26s %12s %10s %10s %8s\n" "pgbench tpcb-like, 8 cl." "$PGBENCH_TPS" "-" "-" "-"
-for line in "$SQLITE" "$POSTGRES"; do
+for line in "$SQLITE" "$POSTGRES" "$SQLITE_OFF" "$POSTGRES_OFF"; do
   label=${line%% *}
   printf "%-26s %12s %10s %10s %8s\n" "$LABEL, $label, 32 cl." "$(field "$line" rps)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)"
 done
 awk -v k="$(field "$POSTGRES" rps)" -v p="$PGBENCH_TPS" -v l="$LABEL" 'BEGIN { printf "\nPostgreSQL %s per second / pgbench TPS = %.2f (target >= 0.5)\n", l, k / p }'
+awk -v on="$(field "$SQLITE" rps)" -v off="$(field "$SQLITE_OFF" rps)" -v l="$LABEL" \
+  'BEGIN { printf "ledger cost on SQLite: %s per second %.0f with the ledger, %.0f without = %.1f%% (target < 10%%)\n", l, on, off, (1 - on / off) * 100 }'
+awk -v on="$(field "$POSTGRES" rps)" -v off="$(field "$POSTGRES_OFF" rps)" -v l="$LABEL" \
+  'BEGIN { printf "ledger cost on PostgreSQL: %s per second %.0f with the ledger, %.0f without = %.1f%% (target < 10%%)\n", l, on, off, (1 - on / off) * 100 }'

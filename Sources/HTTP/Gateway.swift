@@ -63,6 +63,8 @@ public struct GatewayConfiguration: Sendable {
     public var webRoot: String?
     /// Seconds between checks of the served scripts against the inventory.
     public var integrityInterval: TimeInterval = 300
+    /// False only to measure the ledger's cost in a benchmark (development mode only).
+    public var ledgerRecording = true
 
     public init() {}
 
@@ -139,7 +141,7 @@ public struct Gateway: Sendable {
             try await Migrator(database: database, logger: logger).migrate()
             let keyRing = KeyRing(source: keySource, database: database, clock: clock)
             try await keyRing.prepare()
-            let ledger = Ledger(database: database, clock: clock)
+            let ledger = Ledger(database: database, clock: clock, recording: configuration.ledgerRecording)
             let vault = Vault(
                 keyRing: keyRing, securityCodes: securityCodes, ledger: ledger, clock: clock,
                 securityCodeLifetime: configuration.securityCodeLifetime

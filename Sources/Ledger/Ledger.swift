@@ -20,14 +20,19 @@ public import Foundation
 public struct Ledger: Sendable {
     public let database: KessaiDatabase
     let clock: any KessaiClock
+    /// False only for the benchmark's baseline (`kessai serve --benchmark-without-ledger`,
+    /// refused outside development mode): then nothing is recorded.
+    let recording: Bool
 
-    public init(database: KessaiDatabase, clock: any KessaiClock) {
+    public init(database: KessaiDatabase, clock: any KessaiClock, recording: Bool = true) {
         self.database = database
         self.clock = clock
+        self.recording = recording
     }
 
     /// Records an entry on the caller's connection or transaction.
     public func record(_ entry: LedgerEntry, on db: any SQLDatabase) async throws {
+        guard recording else { return }
         try await db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).run()
     }
 

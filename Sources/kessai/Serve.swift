@@ -63,6 +63,12 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds between checks of the served scripts against the inventory, 1 to 86400 (KESSAI_INTEGRITY_INTERVAL; default 300).")
     var integrityInterval: Int?
 
+    @Flag(
+        name: .customLong("benchmark-without-ledger"),
+        help: ArgumentHelp(
+            "Record nothing in the ledger: only to measure the ledger's cost in a benchmark; refused outside development mode.", visibility: .hidden))
+    var benchmarkWithoutLedger = false
+
     func run() async throws {
         // Run Swift concurrency on NIO's event loops: request handlers and database I/O then
         // share threads instead of hopping between the dispatch pool and the event loops.
@@ -104,7 +110,14 @@ struct Serve: AsyncParsableCommand {
             guard (1...86_400).contains(seconds) else { throw ValidationError("--integrity-interval must be 1…86400 seconds") }
             configuration.integrityInterval = Double(seconds)
         }
+        if benchmarkWithoutLedger {
+            guard configuration.mode == .development else { throw ValidationError("--benchmark-without-ledger is refused outside development mode") }
+            configuration.ledgerRecording = false
+        }
         let logger = try options.makeLogger()
+        if benchmarkWithoutLedger {
+            logger.critical("the ledger is OFF (--benchmark-without-ledger): no card-data access is being recorded; benchmarks only")
+        }
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)
         Announce.development(announcements, configuration: configuration)
         try await gateway.recordStartConfiguration()
