@@ -20,9 +20,15 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
         .register(on: router)
     LedgerController(gateway: gateway).register(on: router)
     PaymentIntentsController(
-        payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL
+        payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL,
+        cash: gateway.cash
     ).register(on: router)
-    RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
+    RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, cash: gateway.cash).register(
+        on: router)
+    CashPaymentsController(
+        cash: gateway.cash, provider: gateway.emoneyProvider, authenticator: authenticator, reader: reader, idempotency: idempotency,
+        publicURL: gateway.configuration.resolvedPublicURL
+    ).register(on: router)
     let origins = EmbeddingOrigins(database: gateway.database, ledger: gateway.ledger, clock: gateway.clock)
     ThreeDSecureController(payments: gateway.payments, paymentMethods: gateway.paymentMethods, reader: reader, origins: origins).register(on: router)
     OpenAPI.register(on: router)
@@ -133,6 +139,8 @@ struct PaymentsMaintenanceService: Service {
             do {
                 let settled = try await gateway.payments.reconcile(olderThan: gateway.configuration.reconcileAfter)
                 if settled > 0 { gateway.logger.info("reconciled payments", metadata: ["count": "\(settled)"]) }
+                let handled = try await gateway.cash.runDue()
+                if handled > 0 { gateway.logger.info("cash payments expired or paid", metadata: ["count": "\(handled)"]) }
                 if rounds % 600 == 0 { try await idempotency.sweep() }
             } catch {
                 gateway.logger.error("payment reconciliation failed", metadata: ["error": "\(error)"])

@@ -91,6 +91,18 @@ public struct GatewayConfiguration: Sendable {
 public struct Gateway: Sendable {
     var webhookEndpoints: WebhookEndpoints { WebhookEndpoints(database: database, keySource: keySource, clock: clock) }
     var securityEvents: SecurityEvents { SecurityEvents(database: database, ledger: ledger, clock: clock, logger: logger) }
+    /// The simulated e-money provider (its page is served by Kessai in test mode).
+    var emoneyProvider: TestEMoneyProvider { TestEMoneyProvider(database: database, clock: clock) }
+    /// Konbini, Pay-easy and e-money, through the simulated store network, bank service and provider.
+    public var cash: CashPayments {
+        CashPayments(
+            database: database,
+            networks: [
+                TestCashNetwork(method: "konbini", database: database, clock: clock), TestCashNetwork(method: "payeasy", database: database, clock: clock),
+            ],
+            providers: [emoneyProvider], clock: clock, logger: logger, events: EventRecorder(publicURL: configuration.resolvedPublicURL, clock: clock),
+            publicURL: configuration.resolvedPublicURL)
+    }
 
     public let configuration: GatewayConfiguration
     public let database: KessaiDatabase

@@ -15,7 +15,9 @@ struct PaymentIntentDTO {
 
     var json: JSONValue {
         var nextAction: JSONValue = nil
-        if intent.status == .requiresAction, let challenge = intent.challengeID {
+        if intent.status == .requiresAction, let stored = intent.nextAction {
+            nextAction = .raw(stored)
+        } else if intent.status == .requiresAction, let challenge = intent.challengeID {
             nextAction = .object([
                 (
                     "redirect_to_url",
@@ -95,6 +97,7 @@ struct RefundDTO {
             ("currency", .string(refund.currency.code)),
             ("failure_reason", .optional(refund.failureReason)),
             ("metadata", .object(refund.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("next_action", refund.nextAction.map(JSONValue.raw) ?? nil),
             ("payment_intent", .string(refund.paymentIntent.rawValue)),
             ("reason", .optional(refund.reason?.rawValue)),
             ("receipt_number", nil),

@@ -20,6 +20,8 @@ struct PaymentIntentsController: Sendable {
     let reader: ParameterReader
     let idempotency: Idempotency
     let publicURL: String
+    /// Konbini, Pay-easy and e-money intents are created and confirmed here.
+    let cash: CashPayments
 
     func register(on router: Router<KessaiRequestContext>) {
         router.post("/v1/payment_intents", use: create)
@@ -39,7 +41,7 @@ struct PaymentIntentsController: Sendable {
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
             try parameters.allowOnly([
                 "amount", "currency", "payment_method", "payment_method_types", "capture_method", "confirm", "description", "metadata", "receipt_email",
-                "return_url", "expand", "automatic_payment_methods", "payment_method_options", "confirmation_method",
+                "return_url", "expand", "automatic_payment_methods", "payment_method_options", "confirmation_method", "payment_method_data",
             ])
             var new = CardPayments.NewIntent(amount: 0, currency: .jpy)
             new.currency = try Self.currency(parameters)
@@ -49,7 +51,6 @@ struct PaymentIntentsController: Sendable {
             new.paymentMethod = try Self.paymentMethod(parameters)
             new.paymentMethodTypes = try Self.paymentMethodTypes(parameters) ?? ["card"]
             try Self.automaticPaymentMethods(parameters)
-            try Self.paymentMethodOptions(parameters)
             if let method = try parameters.string("confirmation_method"), !["automatic", "manual"].contains(method) {
                 throw APIError.invalid("confirmation_method", "confirmation_method must be automatic or manual.")
             }
@@ -61,6 +62,24 @@ struct PaymentIntentsController: Sendable {
             if new.returnURL != nil && !confirm {
                 throw APIError.invalid("return_url", "return_url can only be passed with confirm=true.")
             }
+            if let method = new.paymentMethodTypes.first, CashPayments.methods.contains(method) {
+                guard new.captureMethod == .automatic else {
+                    throw APIError.invalid("capture_method", "\(method) payments are captured automatically; capture_method must be automatic.")
+                }
+                guard new.paymentMethod == nil else {
+                    throw APIError.invalid("payment_method", "\(method) takes payment_method_data[type]=\(method), not a payment method id.")
+                }
+                let details = try CashInput.details(parameters, method: method)
+                let intent = try await cash.create(new, method: method, details: details, merchant: key.merchant, livemode: key.livemode)
+                context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "method": "\(method)"])
+                guard confirm else { return dto(intent) }
+                return dto(try await cash.confirm(intent.id, merchant: key.merchant, details: nil, returnURL: new.returnURL))
+            }
+            if try parameters.object("payment_method_data") != nil {
+                throw APIError.invalid(
+                    "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
+            }
+            try Self.paymentMethodOptions(parameters)
             let intent = try await payments.create(new, merchant: key.merchant, livemode: key.livemode)
             context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
             guard confirm else { return dto(intent) }
@@ -106,6 +125,11 @@ struct PaymentIntentsController: Sendable {
             update.captureMethod = try Self.captureMethod(parameters)
             update.paymentMethod = try Self.paymentMethod(parameters)
             update.paymentMethodTypes = try Self.paymentMethodTypes(parameters)
+            if let types = update.paymentMethodTypes, types.contains(where: { CashPayments.methods.contains($0) }) {
+                throw APIError.invalid(
+                    "payment_method_types", "A PaymentIntent's type cannot be changed to konbini, payeasy or emoney; create a new PaymentIntent.",
+                    code: "payment_intent_invalid_parameter")
+            }
             try Self.paymentMethodOptions(parameters)
             if parameters.has("description") { update.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000) ?? "" }
             if parameters.has("receipt_email") { update.receiptEmail = try Self.email(parameters, "receipt_email") ?? "" }
@@ -127,10 +151,25 @@ struct PaymentIntentsController: Sendable {
         let (parameters, body) = try await reader.bodyAndBytes(request)
         let id = try Self.intentID(context)
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
-            try parameters.allowOnly(["payment_method", "return_url", "expand", "client_secret", "receipt_email", "use_stripe_sdk", "payment_method_options"])
+            try parameters.allowOnly([
+                "payment_method", "return_url", "expand", "client_secret", "receipt_email", "use_stripe_sdk", "payment_method_options", "payment_method_data",
+            ])
+            guard let current = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
             if key.kind == .publishable {
-                guard let intent = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
-                try Self.checkClientSecret(try parameters.string("client_secret"), intent)
+                try Self.checkClientSecret(try parameters.string("client_secret"), current)
+            }
+            if let method = current.paymentMethodTypes.first, CashPayments.methods.contains(method) {
+                let details = try CashInput.details(parameters, method: method)
+                if let email = try Self.email(parameters, "receipt_email") {
+                    var update = CardPayments.IntentUpdate()
+                    update.receiptEmail = email
+                    _ = try await payments.update(id, merchant: key.merchant, update)
+                }
+                return dto(try await cash.confirm(id, merchant: key.merchant, details: details, returnURL: try Self.returnURL(parameters)))
+            }
+            if try parameters.object("payment_method_data") != nil {
+                throw APIError.invalid(
+                    "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
             }
             try Self.paymentMethodOptions(parameters)
             if let email = try Self.email(parameters, "receipt_email") {
@@ -204,7 +243,9 @@ struct PaymentIntentsController: Sendable {
                 }
                 reason = parsed
             }
-            return dto(try await payments.cancel(id, merchant: key.merchant, reason: reason))
+            let canceled = try await payments.cancel(id, merchant: key.merchant, reason: reason)
+            if let method = canceled.paymentMethodTypes.first, CashPayments.methods.contains(method) { try await cash.canceled(id) }
+            return dto(canceled)
         }
     }
 
@@ -270,14 +311,19 @@ struct PaymentIntentsController: Sendable {
         var result: [String] = []
         for (name, value) in types.entries {
             guard case .string(let type) = value else { throw APIError.invalid(types.name(name), "payment_method_types must be a list of strings.") }
-            guard type == "card" else {
+            guard type == "card" || CashPayments.methods.contains(type) else {
                 throw APIError.invalid(
-                    "payment_method_types", "The payment method type \"\(type.prefix(40))\" is invalid. Kessai accepts: card.",
+                    "payment_method_types", "The payment method type \"\(type.prefix(40))\" is invalid. Kessai accepts: card, konbini, payeasy, emoney.",
                     code: "payment_intent_invalid_parameter")
             }
             if !result.contains(type) { result.append(type) }
         }
         guard !result.isEmpty else { throw APIError.invalid("payment_method_types", "payment_method_types must not be empty.") }
+        if result.count > 1, result.contains(where: { CashPayments.methods.contains($0) }) {
+            throw APIError.invalid(
+                "payment_method_types", "Give konbini, payeasy or emoney alone: one PaymentIntent per payment method type.",
+                code: "payment_intent_invalid_parameter")
+        }
         return result
     }
 

@@ -8,6 +8,8 @@ struct RefundsController: Sendable {
     let authenticator: Authenticator
     let reader: ParameterReader
     let idempotency: Idempotency
+    /// Refunds of konbini, Pay-easy and e-money payments go here.
+    var cash: CashPayments? = nil
 
     func register(on router: Router<KessaiRequestContext>) {
         router.post("/v1/refunds", use: create)
@@ -46,7 +48,12 @@ struct RefundsController: Sendable {
                 new.reason = reason
             }
             new.metadata = try MetadataInput.parse(parameters.object("metadata"))
-            let refund = try await payments.refund(new, merchant: key.merchant)
+            let refund: Refund
+            if let cash, let record = try await cash.record(of: intent), record.merchant == key.merchant {
+                refund = try await cash.refund(new, merchant: key.merchant)
+            } else {
+                refund = try await payments.refund(new, merchant: key.merchant)
+            }
             context.logger.info("refund created", metadata: ["refund": "\(refund.id)", "payment_intent": "\(intent)", "status": "\(refund.status.rawValue)"])
             return RefundDTO(refund: refund).json
         }

@@ -72,6 +72,8 @@ public struct PaymentIntent: Sendable, Equatable {
     public var confirmedByKey: String?
     public let created: Date
     public var updated: Date
+    /// For cash and redirect methods: the `next_action` object as the API shows it (JSON).
+    public var nextAction: String? = nil
 
     /// Whether the capture happens with the authorization.
     public var capturesImmediately: Bool { captureMethod != .manual }
@@ -126,6 +128,8 @@ public struct Charge: Sendable, Equatable {
 public struct Refund: Sendable, Equatable {
     public enum Status: String, Sendable {
         case pending
+        /// A cash refund waiting for the buyer's bank details and the operator's payout.
+        case requiresAction = "requires_action"
         case succeeded
         case failed
         case canceled
@@ -148,4 +152,6 @@ public struct Refund: Sendable, Equatable {
     public let metadata: [String: String]
     public var failureReason: String?
     public let created: Date
+    /// For cash refunds: the `next_action` object (JSON).
+    public var nextAction: String? = nil
 }

@@ -37,6 +37,7 @@ struct PaymentIntentRow: Codable, Sendable {
     var confirmedByKey: String?
     var createdAt: Int64
     var updatedAt: Int64
+    var nextAction: String?
 
     enum CodingKeys: String, CodingKey {
         case id, livemode, amount, currency, status, description, metadata, authentication
@@ -59,6 +60,7 @@ struct PaymentIntentRow: Codable, Sendable {
         case confirmedByKey = "confirmed_by_key"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case nextAction = "next_action"
     }
 
     init(_ intent: PaymentIntent) throws {
@@ -89,6 +91,7 @@ struct PaymentIntentRow: Codable, Sendable {
         confirmedByKey = intent.confirmedByKey
         createdAt = intent.created.unixSeconds
         updatedAt = intent.updated.unixSeconds
+        nextAction = intent.nextAction
     }
 
     func domain() throws -> PaymentIntent {
@@ -106,7 +109,7 @@ struct PaymentIntentRow: Codable, Sendable {
             canceledAt: canceledAt.map(Date.init(unixSeconds:)),
             returnURL: returnURL, challengeID: challengeID, authentication: authentication.flatMap(AuthenticationResult.init(rawValue:)),
             attemptID: attemptID.map(AttemptID.init(rawValue:)), confirmedByKey: confirmedByKey, created: Date(unixSeconds: createdAt),
-            updated: Date(unixSeconds: updatedAt))
+            updated: Date(unixSeconds: updatedAt), nextAction: nextAction)
     }
 }
 
@@ -189,9 +192,11 @@ struct RefundRow: Codable, Sendable {
     var metadata: String
     var failureReason: String?
     var createdAt: Int64
+    var nextAction: String?
 
     enum CodingKeys: String, CodingKey {
         case id, amount, currency, status, reason, metadata
+        case nextAction = "next_action"
         case merchantID = "merchant_id"
         case paymentIntentID = "payment_intent_id"
         case chargeID = "charge_id"
@@ -211,6 +216,7 @@ struct RefundRow: Codable, Sendable {
         metadata = try RowJSON.encode(refund.metadata)
         failureReason = refund.failureReason
         createdAt = refund.created.unixSeconds
+        nextAction = refund.nextAction
     }
 
     func domain() throws -> Refund {
@@ -218,7 +224,8 @@ struct RefundRow: Codable, Sendable {
         return Refund(
             id: RefundID(rawValue: id), merchant: MerchantID(rawValue: merchantID), paymentIntent: PaymentIntentID(rawValue: paymentIntentID),
             charge: ChargeID(rawValue: chargeID), amount: amount, currency: currency, status: status, reason: reason.flatMap(Refund.Reason.init(rawValue:)),
-            metadata: try RowJSON.decode([String: String].self, metadata), failureReason: failureReason, created: Date(unixSeconds: createdAt))
+            metadata: try RowJSON.decode([String: String].self, metadata), failureReason: failureReason, created: Date(unixSeconds: createdAt),
+            nextAction: nextAction)
     }
 }
 

@@ -7,7 +7,11 @@ struct Kessai: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kessai",
         abstract: "Kessai, a card payment gateway whose stolen database cannot be opened.",
-        subcommands: [Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, Bench.self]
+        subcommands: [
+            Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, Simulate.self,
+            RefundsCommand.self,
+            Bench.self,
+        ]
     )
 }
 
