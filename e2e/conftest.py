@@ -179,3 +179,31 @@ def scan_for_card_data(server, cards):
             standalone = re.compile(rb"(?<![0-9A-Za-z.])" + cvc.encode() + rb"(?![0-9A-Za-z.])")
             assert not standalone.search(data), f"security code {cvc} in {name}"
     return haystacks
+
+
+ARTIFACTS = os.environ.get("KESSAI_ARTIFACTS", os.path.join(ROOT, ".build", "artifacts"))
+
+
+def screenshot(driver, name):
+    """Saves a PNG under $KESSAI_ARTIFACTS (default .build/artifacts); not committed."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(ARTIFACTS, name + ".png"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through chromium-driver, in Japanese first."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1000", "--lang=ja"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ja,en"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()

@@ -17,34 +17,12 @@ import urllib.request
 
 import pytest
 import stripe
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, Server, free_port, scan_for_card_data
+from conftest import ROOT, Server, free_port, scan_for_card_data, screenshot
 
-ARTIFACTS = os.environ.get("KESSAI_ARTIFACTS", os.path.join(ROOT, ".build", "artifacts"))
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def screenshot(driver, name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    driver.save_screenshot(os.path.join(ARTIFACTS, name + ".png"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1000", "--lang=ja"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "ja,en"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 class Shop:

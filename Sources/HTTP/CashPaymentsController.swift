@@ -188,7 +188,8 @@ struct CashPaymentsController: Sendable {
         guard token.utf8.count <= 64, let (record, intent) = try await cash.record(pageToken: token), record.method != "emoney",
             let expiresAt = record.expiresAt, let actionText = intent.nextAction ?? (record.state == "paid" ? "" : nil)
         else {
-            return Self.page(en ? "Not found" : "見つかりません", "<p>\(en ? "This payment slip does not exist." : "このお支払い番号は存在しません。")</p>", language: language, status: .notFound)
+            return Self.page(
+                en ? "Not found" : "見つかりません", "<p>\(en ? "This payment slip does not exist." : "このお支払い番号は存在しません。")</p>", language: language, status: .notFound)
         }
         let escape = HostedPage.escape
         let amount = ThreeDSecureController.format(intent.amount, intent.currency)
@@ -207,17 +208,28 @@ struct CashPaymentsController: Sendable {
         if !state.isEmpty { body += "<p id=\"state\" data-state=\"\(escape(record.state))\">\(state)</p>" }
         if record.method == "konbini", !actionText.isEmpty {
             let stores: [(String, String, String)] = [
-                ("familymart", en ? "FamilyMart" : "ファミリーマート",
-                    en ? "At the Multi-Copy machine choose “Convenience store payment”, enter the numbers below and take the slip to the counter."
-                       : "マルチコピー機で「コンビニでお支払い」を選び、下の番号を入力して、出てきた申込券をレジへお持ちください。"),
-                ("lawson", en ? "Lawson" : "ローソン",
-                    en ? "At the Loppi terminal choose “Various numbers”, enter the numbers below and pay at the counter within 30 minutes."
-                       : "Loppi で「各種番号をお持ちの方」を選び、下の番号を入力して、30分以内にレジでお支払いください。"),
-                ("ministop", en ? "Ministop" : "ミニストップ",
-                    en ? "At the Loppi terminal choose “Various numbers”, enter the numbers below and pay at the counter within 30 minutes."
-                       : "Loppi で「各種番号をお持ちの方」を選び、下の番号を入力して、30分以内にレジでお支払いください。"),
-                ("seicomart", en ? "Seicomart" : "セイコーマート",
-                    en ? "Tell the staff “internet payment” and give the numbers below." : "レジで「インターネット支払い」とお伝えのうえ、下の番号をお知らせください。"),
+                (
+                    "familymart", en ? "FamilyMart" : "ファミリーマート",
+                    en
+                        ? "At the Multi-Copy machine choose “Convenience store payment”, enter the numbers below and take the slip to the counter."
+                        : "マルチコピー機で「コンビニでお支払い」を選び、下の番号を入力して、出てきた申込券をレジへお持ちください。"
+                ),
+                (
+                    "lawson", en ? "Lawson" : "ローソン",
+                    en
+                        ? "At the Loppi terminal choose “Various numbers”, enter the numbers below and pay at the counter within 30 minutes."
+                        : "Loppi で「各種番号をお持ちの方」を選び、下の番号を入力して、30分以内にレジでお支払いください。"
+                ),
+                (
+                    "ministop", en ? "Ministop" : "ミニストップ",
+                    en
+                        ? "At the Loppi terminal choose “Various numbers”, enter the numbers below and pay at the counter within 30 minutes."
+                        : "Loppi で「各種番号をお持ちの方」を選び、下の番号を入力して、30分以内にレジでお支払いください。"
+                ),
+                (
+                    "seicomart", en ? "Seicomart" : "セイコーマート",
+                    en ? "Tell the staff “internet payment” and give the numbers below." : "レジで「インターネット支払い」とお伝えのうえ、下の番号をお知らせください。"
+                ),
             ]
             let numbers = try? JSONDecoder().decode(KonbiniAction.self, from: Data(actionText.utf8))
             for (key, name, instruction) in stores {
@@ -244,7 +256,8 @@ struct CashPaymentsController: Sendable {
                 <p>\(en ? "Log in to your bank, choose Pay-easy payment and enter the same three numbers." : "ご利用の銀行にログインし、「ペイジー払い」から同じ3つの番号を入力してください。")</p>
                 """
         }
-        body += "<p class=\"note noprint\">\(en ? "Print this page or note the numbers. Kessai issued them for this payment only." : "このページを印刷するか、番号を控えてください。番号はこのお支払い専用です。")</p>"
+        body +=
+            "<p class=\"note noprint\">\(en ? "Print this page or note the numbers. Kessai issued them for this payment only." : "このページを印刷するか、番号を控えてください。番号はこのお支払い専用です。")</p>"
         return Self.page(title, body, language: language)
     }
 

@@ -54,7 +54,15 @@ enum OpenAPI {
         Field("confirm", "boolean", "Confirm at once."), Field("description", "string", "Up to 1000 characters."), metadata,
         Field("receipt_email", "string", "The buyer's e-mail."), Field("return_url", "string", "Where the buyer returns after 3-D Secure (with confirm=true)."),
         Field("payment_method_options[card][request_three_d_secure]", "string", "automatic, any or challenge."),
-        Field("automatic_payment_methods[enabled]", "boolean", "Accepted; card is the method."), expand,
+        Field("automatic_payment_methods[enabled]", "boolean", "Accepted; card is the method."),
+        Field("payment_method_data[type]", "string", "konbini, payeasy or emoney (the intent's one payment_method_types entry)."),
+        Field("payment_method_data[billing_details][name|email|phone]", "string", "Konbini: name and email required; Pay-easy: name and phone."),
+        Field("payment_method_options[konbini][expires_after_days]", "integer", "1 to 60 (default 3): closes 23:59:59 JST on that day."),
+        Field("payment_method_options[konbini][expires_at]", "integer", "Unix time instead of expires_after_days (at most 60 days ahead)."),
+        Field("payment_method_options[konbini][confirmation_number]", "string", "10 or 11 digits, e.g. the buyer's phone number."),
+        Field("payment_method_options[konbini][product_description]", "string", "Up to 22 characters, shown on the voucher."),
+        Field("payment_method_options[payeasy][expires_after_days]", "integer", "1 to 60 (default 3)."),
+        Field("payment_method_options[emoney][provider]", "string", "The e-money provider: test."), expand,
     ]
 
     static let operations: [Operation] = [
@@ -139,6 +147,12 @@ enum OpenAPI {
             "get", "/v1/embedding_origins", "List registered embedding origins", query: [Field("limit", "integer", "Ignored; all are listed.")],
             response: "list"),
         Operation("delete", "/v1/embedding_origins/{id}", "Remove an embedding origin", response: "deleted"),
+        Operation(
+            "post", "/v1/test_helpers/payment_intents/{id}/pay", "Test mode: the buyer pays a konbini or Pay-easy intent at the counter or ATM",
+            form: [expand], response: "payment_intent"),
+        Operation(
+            "post", "/v1/test_helpers/payment_intents/{id}/expire", "Test mode: an unpaid konbini or Pay-easy intent passes its deadline now",
+            form: [expand], response: "payment_intent"),
         Operation("get", "/v1/ledger/checkpoint", "The latest signed ledger checkpoint", key: "operator", response: "checkpoint"),
         Operation("get", "/v1/openapi.json", "This document", key: "none", response: "document"),
     ]

@@ -179,9 +179,11 @@ public struct CashPayments: Sendable {
         }
         let details = existing.details.merged(with: later)
         let method = existing.method
-        guard let intentNow = try await database.withConnection({ db in
-            try await db.select().column("*").from("payment_intents").where("id", .equal, id.rawValue).first(decoding: PaymentIntentRow.self)?.domain()
-        }) else { throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent") }
+        guard
+            let intentNow = try await database.withConnection({ db in
+                try await db.select().column("*").from("payment_intents").where("id", .equal, id.rawValue).first(decoding: PaymentIntentRow.self)?.domain()
+            })
+        else { throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent") }
         if intentNow.status == .requiresAction { return intentNow }
         guard [.requiresPaymentMethod, .requiresConfirmation].contains(intentNow.status) else {
             throw APIError.unexpectedState(
@@ -217,7 +219,8 @@ public struct CashPayments: Sendable {
                 throw APIError.missing("return_url")
             }
             guard let provider = providers[details.provider ?? "test"] else {
-                throw APIError.invalid("payment_method_options[emoney][provider]", "Unknown e-money provider; Kessai offers: \(providers.keys.sorted().joined(separator: ", ")).")
+                throw APIError.invalid(
+                    "payment_method_options[emoney][provider]", "Unknown e-money provider; Kessai offers: \(providers.keys.sorted().joined(separator: ", ")).")
             }
             providerSession = try await provider.start(reference: id.rawValue, amount: Money(minorUnits: intentNow.amount, currency: intentNow.currency))
             nextAction = .object([
@@ -386,7 +389,8 @@ public struct CashPayments: Sendable {
             }
             let charge = Charge(
                 id: ChargeID.random(), merchant: record.merchant, paymentIntent: id, amount: intent.amount, amountCaptured: intent.amount,
-                amountRefunded: 0, currency: intent.currency, status: "succeeded", captured: true, paymentMethod: PaymentMethodID(rawValue: record.paymentMethod),
+                amountRefunded: 0, currency: intent.currency, status: "succeeded", captured: true,
+                paymentMethod: PaymentMethodID(rawValue: record.paymentMethod),
                 acquirer: record.method, acquirerReference: notification.id, cvcCheck: nil, authentication: nil, failureCode: nil, declineCode: nil,
                 failureMessage: nil, created: now)
             try await db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).run()
@@ -469,7 +473,9 @@ public struct CashPayments: Sendable {
                     .where(group: { $0.where("expires_at", .lessThan, now).orWhere("test_behavior", .in, ["succeed", "expire"]) })
                     .orderBy("expires_at").limit(limit).all()
             }
-            return try rows.map { (PaymentIntentID(rawValue: try $0.decode(column: "payment_intent_id")), try $0.decode(column: "test_behavior", as: String?.self)) }
+            return try rows.map {
+                (PaymentIntentID(rawValue: try $0.decode(column: "payment_intent_id")), try $0.decode(column: "test_behavior", as: String?.self))
+            }
         }
         var handled = 0
         for (id, behavior) in due {
@@ -630,11 +636,13 @@ public struct CashPayments: Sendable {
     public func recordPayout(_ id: RefundID) async throws -> Refund {
         let now = clock.now()
         return try await database.transaction { db in
-            guard var refund = try await db.select().column("*").from("refunds").where("id", .equal, id.rawValue).for(.update)
-                .first(decoding: RefundRow.self)?.domain()
+            guard
+                var refund = try await db.select().column("*").from("refunds").where("id", .equal, id.rawValue).for(.update)
+                    .first(decoding: RefundRow.self)?.domain()
             else { throw APIError.notFound("refund", id: id.rawValue) }
             guard refund.status == .requiresAction else {
-                throw APIError.unexpectedState("refund_unexpected_state", "Refund \(id) is \(refund.status.rawValue); only a refund waiting for its payout can be paid out.")
+                throw APIError.unexpectedState(
+                    "refund_unexpected_state", "Refund \(id) is \(refund.status.rawValue); only a refund waiting for its payout can be paid out.")
             }
             refund.status = .succeeded
             refund.nextAction = nil

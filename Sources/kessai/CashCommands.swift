@@ -23,7 +23,9 @@ struct Simulate: AsyncParsableCommand {
             let id = try Simulate.intent(intent)
             try await options.withGateway { gateway in
                 guard let record = try await gateway.cash.record(of: id) else { throw ValidationError("\(id) is not a konbini or Pay-easy payment") }
-                guard let current = try await gateway.cash.intent(id), !current.livemode else { throw ValidationError("only test-mode payments can be simulated") }
+                guard let current = try await gateway.cash.intent(id), !current.livemode else {
+                    throw ValidationError("only test-mode payments can be simulated")
+                }
                 do {
                     let paid = try await gateway.cash.simulatePayment(id, merchant: record.merchant)
                     say("\(paid.id): \(paid.status.rawValue)")
@@ -44,7 +46,9 @@ struct Simulate: AsyncParsableCommand {
             let id = try Simulate.intent(intent)
             try await options.withGateway { gateway in
                 guard try await gateway.cash.record(of: id) != nil else { throw ValidationError("\(id) is not a konbini or Pay-easy payment") }
-                guard let current = try await gateway.cash.intent(id), !current.livemode else { throw ValidationError("only test-mode payments can be simulated") }
+                guard let current = try await gateway.cash.intent(id), !current.livemode else {
+                    throw ValidationError("only test-mode payments can be simulated")
+                }
                 guard try await gateway.cash.expire(id, force: true) else { throw ValidationError("\(id) is not waiting for a payment") }
                 say("\(id): canceled (expired)")
             }

@@ -164,7 +164,8 @@ public struct TestEMoneyProvider: EMoneyProvider {
     /// The session's amount and reference, for the provider's page.
     public func session(_ session: String) async throws -> (reference: String, amount: Int64, result: String?)? {
         try await database.withConnection { db in
-            guard let row = try await db.select().columns("reference", "amount", "result").from("test_emoney_sessions").where("session", .equal, session).first()
+            guard
+                let row = try await db.select().columns("reference", "amount", "result").from("test_emoney_sessions").where("session", .equal, session).first()
             else { return nil }
             return (try row.decode(column: "reference"), try row.decode(column: "amount"), try row.decode(column: "result", as: String?.self))
         }
