@@ -159,23 +159,11 @@ struct CashPaymentsController: Sendable {
 
     static func jst(_ unix: Int64, en: Bool) -> String {
         let local = unix + 9 * 3600
-        let (y, m, d) = CashPaymentsController.civil(local / 86_400)
+        let (y, m, d) = CashPayments.civil(fromDays: local / 86_400)
         let seconds = local % 86_400
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let time = "\(two(seconds / 3600)):\(two(seconds % 3600 / 60))"
         return en ? "\(y)-\(two(m))-\(two(d)) \(time) JST" : "\(y)年\(m)月\(d)日 \(time)"
-    }
-
-    static func civil(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     /// The konbini voucher or the Pay-easy instructions: amount, deadline, the numbers and what

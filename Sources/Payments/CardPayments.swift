@@ -621,18 +621,7 @@ public struct CardPayments: Sendable {
                     "This PaymentIntent (\(intent.id)) does not have a successful charge to refund; it has a status of \(intent.status.rawValue).",
                     param: "payment_intent")
             }
-            let available = intent.amountReceived - intent.amountRefunded
-            guard available > 0 else {
-                throw APIError.unexpectedState("charge_already_refunded", "Charge \(chargeID) has already been refunded.", param: "payment_intent")
-            }
-            let amount = new.amount ?? available
-            guard amount >= 1 else { throw APIError.invalid("amount", "Refund amount must be a positive integer.") }
-            guard amount <= available else {
-                throw APIError.invalid(
-                    "amount",
-                    "Refund amount (\(amount) \(intent.currency.code)) is greater than unrefunded amount on charge (\(available) \(intent.currency.code)).",
-                    code: "amount_too_large")
-            }
+            let amount = try Self.refundAmount(new.amount, of: intent, charge: chargeID)
             let refund = Refund(
                 id: RefundID.random(), merchant: merchant, paymentIntent: intent.id, charge: chargeID, amount: amount, currency: intent.currency,
                 status: .pending, reason: new.reason, metadata: new.metadata, failureReason: nil, created: now)
@@ -790,6 +779,24 @@ public struct CardPayments: Sendable {
             current.updated = clock.now()
             try await Self.save(current, on: db)
         }
+    }
+
+    /// What a refund may take: the amount asked for (all that is left when nil), at least 1 and
+    /// no more than was received and not yet refunded.
+    static func refundAmount(_ requested: Int64?, of intent: PaymentIntent, charge: ChargeID) throws -> Int64 {
+        let available = intent.amountReceived - intent.amountRefunded
+        guard available > 0 else {
+            throw APIError.unexpectedState("charge_already_refunded", "Charge \(charge) has already been refunded.", param: "payment_intent")
+        }
+        let amount = requested ?? available
+        guard amount >= 1 else { throw APIError.invalid("amount", "Refund amount must be a positive integer.") }
+        guard amount <= available else {
+            throw APIError.invalid(
+                "amount",
+                "Refund amount (\(amount) \(intent.currency.code)) is greater than unrefunded amount on charge (\(available) \(intent.currency.code)).",
+                code: "amount_too_large")
+        }
+        return amount
     }
 
     // MARK: Rows

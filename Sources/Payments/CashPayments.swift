@@ -555,16 +555,7 @@ public struct CashPayments: Sendable {
                     "This PaymentIntent (\(intent.id)) does not have a successful payment to refund; it has a status of \(intent.status.rawValue).",
                     param: "payment_intent")
             }
-            let available = intent.amountReceived - intent.amountRefunded
-            guard available > 0 else {
-                throw APIError.unexpectedState("charge_already_refunded", "Charge \(chargeID) has already been refunded.", param: "payment_intent")
-            }
-            let amount = new.amount ?? available
-            guard amount >= 1 else { throw APIError.invalid("amount", "Refund amount must be a positive integer.") }
-            guard amount <= available else {
-                throw APIError.invalid(
-                    "amount", "Refund amount (\(amount) jpy) is greater than unrefunded amount on charge (\(available) jpy).", code: "amount_too_large")
-            }
+            let amount = try CardPayments.refundAmount(new.amount, of: intent, charge: chargeID)
             guard
                 let row = try await db.select().column("*").from("cash_payments").where("payment_intent_id", .equal, intent.id.rawValue).first()
             else { throw APIError.notFound("payment_intent", id: intent.id.rawValue, param: "payment_intent") }
@@ -665,7 +656,7 @@ public struct CashPayments: Sendable {
     }
 
     /// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    public static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
