@@ -34,7 +34,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     OpenAPI.register(on: router)
     let publicURL = gateway.configuration.resolvedPublicURL
     EmbeddingOriginsController(origins: origins, authenticator: authenticator, reader: reader, idempotency: idempotency).register(on: router)
-    ElementsController(merchants: gateway.merchants, origins: origins, payments: gateway.payments, reader: reader).register(on: router)
+    ElementsController(authenticator: authenticator, origins: origins, payments: gateway.payments, reader: reader).register(on: router)
     WebAssetsController(webRoot: WebRoot.resolve(gateway.configuration.webRoot)).register(on: router)
     CSPReportController(events: gateway.securityEvents, limiter: RateWindow(limit: 60, window: .seconds(60))).register(on: router)
     CheckoutController(

@@ -32,6 +32,12 @@ struct Authenticator: Sendable {
                 kind: .authentication, code: nil, message: "You did not provide an API key. Provide it in the Authorization header, as 'Bearer YOUR_KEY'.",
                 status: 401)
         }
+        return try await authenticate(presented: presented, context: context, accepts: accepts)
+    }
+
+    /// Checks a key that came some other way than the Authorization header (the card iframe's
+    /// `key` parameter): a refusal is logged and recorded in the ledger all the same.
+    func authenticate(presented: String, context: KessaiRequestContext, accepts: Accepts) async throws -> AuthenticatedKey {
         let key: AuthenticatedKey
         do {
             key = try await merchants.authenticate(presented)

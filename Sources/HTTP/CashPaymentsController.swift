@@ -290,9 +290,7 @@ struct CashPaymentsController: Sendable {
             <button class="ng" id="refuse" name="result" value="refuse">拒否する / Refuse</button></form>
             """
         var formAction = "'self'"
-        if let url = intent.returnURL.flatMap(URL.init(string:)), let scheme = url.scheme, let host = url.host {
-            formAction += " \(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"
-        }
+        if let origin = intent.returnURL.flatMap(HostedPage.origin(of:)) { formAction += " " + origin }
         return Self.page("Test e-money", body, language: "ja", formAction: formAction)
     }
 
@@ -308,14 +306,10 @@ struct CashPaymentsController: Sendable {
         _ = try await provider.answer(session: session, approved: result == "approve")
         guard let intent = try await cash.completeEMoney(pageToken: token) else { throw APIError.notFound("e-money payment", id: String(token.prefix(64))) }
         context.logger.info("e-money answered", metadata: ["payment_intent": "\(intent.id)", "status": "\(intent.status.rawValue)"])
-        guard let returnURL = intent.returnURL, var components = URLComponents(string: returnURL) else {
+        guard let returnURL = intent.returnURL, let back = HostedPage.redirectBack(returnURL, intent: intent, succeeded: intent.status == .succeeded)
+        else {
             return Self.page("Test e-money", "<p id=\"result\">\(intent.status == .succeeded ? "OK" : "NG")</p>", language: "ja")
         }
-        var items = components.queryItems ?? []
-        items.append(URLQueryItem(name: "payment_intent", value: intent.id.rawValue))
-        items.append(URLQueryItem(name: "payment_intent_client_secret", value: intent.clientSecret))
-        items.append(URLQueryItem(name: "redirect_status", value: intent.status == .succeeded ? "succeeded" : "failed"))
-        components.queryItems = items
-        return Response(status: .seeOther, headers: [.location: components.string ?? returnURL, .cacheControl: "no-store"])
+        return back
     }
 }

@@ -209,11 +209,7 @@ struct CheckoutController: Sendable {
     /// of the form submission.
     func policy(_ session: CheckoutSession) -> String {
         var actions = ["'self'"]
-        for text in [session.successURL, session.cancelURL].compactMap({ $0 }) {
-            if let url = URL(string: text), let scheme = url.scheme, let host = url.host {
-                actions.append("\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")")
-            }
-        }
+        actions += [session.successURL, session.cancelURL].compactMap { $0.flatMap(HostedPage.origin(of:)) }
         return
             "default-src 'none'; style-src 'sha256-\(Self.styleHash)'; form-action \(actions.joined(separator: " ")); frame-ancestors 'none'; base-uri 'none'"
     }

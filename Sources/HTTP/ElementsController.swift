@@ -35,12 +35,35 @@ enum HostedPage {
     }
 
     static func escape(_ text: String) -> String { ThreeDSecureController.escape(text) }
+
+    /// `scheme://host[:port]` of a merchant's http(s) URL, for a CSP source list; nil when the
+    /// host holds anything but letters, digits, dots and dashes (a `;` would add a directive).
+    static func origin(of text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = url.host,
+            !host.isEmpty,
+            host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") })
+        else { return nil }
+        return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"
+    }
+
+    /// The merchant's `return_url` with Stripe's query parameters added (`payment_intent`,
+    /// `payment_intent_client_secret`, `redirect_status`), as a 303.
+    static func redirectBack(_ returnURL: String, intent: PaymentIntent, succeeded: Bool) -> Response? {
+        guard var components = URLComponents(string: returnURL) else { return nil }
+        var items = components.queryItems ?? []
+        items.append(URLQueryItem(name: "payment_intent", value: intent.id.rawValue))
+        items.append(URLQueryItem(name: "payment_intent_client_secret", value: intent.clientSecret))
+        items.append(URLQueryItem(name: "redirect_status", value: succeeded ? "succeeded" : "failed"))
+        components.queryItems = items
+        guard let location = components.string else { return nil }
+        return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
 }
 
 /// The card fields' iframe (`GET /elements/card`) and the page a 3-D Secure challenge inside
 /// kessai.js's overlay returns to (`GET /elements/complete`).
 struct ElementsController: Sendable {
-    let merchants: MerchantStore
+    let authenticator: Authenticator
     let origins: EmbeddingOrigins
     let payments: CardPayments
     let reader: ParameterReader
@@ -74,8 +97,8 @@ struct ElementsController: Sendable {
                 html, status: .forbidden,
                 policy: "default-src 'none'; style-src 'nonce-\(nonce)'; frame-ancestors \(frameAncestor); form-action 'none'; base-uri 'none'")
         }
-        guard MerchantStore.shape(of: key)?.kind == .publishable, let authenticated = try? await merchants.authenticate(key),
-            authenticated.kind == .publishable
+        guard !key.isEmpty, key.utf8.count <= 512,
+            let authenticated = try? await authenticator.authenticate(presented: key, context: context, accepts: .publishable)
         else {
             return refuse("公開可能キー (pk_…) が正しくありません。", "The publishable key (pk_…) is not valid.", frameAncestor: "'none'")
         }

@@ -78,16 +78,8 @@ struct ThreeDSecureController: Sendable {
         let succeeded = intent.status == .succeeded || intent.status == .requiresCapture
         context.logger.info(
             "3-D Secure challenge answered", metadata: ["payment_intent": "\(intent.id)", "result": "\(result)", "status": "\(intent.status.rawValue)"])
-        if let returnURL = intent.returnURL {
-            var components = URLComponents(string: returnURL)
-            var items = components?.queryItems ?? []
-            items.append(URLQueryItem(name: "payment_intent", value: intent.id.rawValue))
-            items.append(URLQueryItem(name: "payment_intent_client_secret", value: intent.clientSecret))
-            items.append(URLQueryItem(name: "redirect_status", value: succeeded ? "succeeded" : "failed"))
-            components?.queryItems = items
-            if let location = components?.string {
-                return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
-            }
+        if let returnURL = intent.returnURL, let back = HostedPage.redirectBack(returnURL, intent: intent, succeeded: succeeded) {
+            return back
         }
         let message =
             succeeded
@@ -107,9 +99,7 @@ struct ThreeDSecureController: Sendable {
     /// Kessai (and the redirect after it to the merchant's return URL), never framed.
     static func html(_ text: String, status: HTTPResponse.Status, returnURL: String?, frameAncestors: String = "'none'") -> Response {
         var formAction = "'self'"
-        if let returnURL, let url = URL(string: returnURL), let scheme = url.scheme, let host = url.host {
-            formAction += " \(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"
-        }
+        if let origin = returnURL.flatMap(HostedPage.origin(of:)) { formAction += " " + origin }
         var response = Response(
             status: status,
             headers: [

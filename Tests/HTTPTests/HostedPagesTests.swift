@@ -50,6 +50,28 @@ struct HostedPagesTests {
         }
     }
 
+    @Test("a merchant's URL becomes a CSP source only as scheme://host[:port]; anything that could add a directive is dropped")
+    func cspOrigins() {
+        #expect(HostedPage.origin(of: "https://Shop.example:8443/back?x=1") == "https://Shop.example:8443")
+        #expect(HostedPage.origin(of: "http://localhost:4242/") == "http://localhost:4242")
+        for bad in ["https://a;script-src*/", "javascript:alert(1)", "ftp://shop.example/", "https://a%3Bb/", "not a url"] {
+            #expect(HostedPage.origin(of: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("a bad key on the card iframe is refused and recorded in the ledger like any failed authentication")
+    func iframeKeyFailuresAreRecorded() async throws {
+        try await TestGateway.with(.sqlite) { test in
+            try await test.api { api in
+                let refused = try await api.get("/elements/card?key=pk_test_notarealkey1234567890abcdef&origin=https://shop.example", key: nil)
+                #expect(refused.status == 403 && !refused.text.contains("id=\"number\""))
+            }
+            try await test.gateway.ledger.sequenceAll()
+            let failures = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max)).filter { $0.entry.action == "auth.failure" }
+            #expect(failures.count == 1 && failures.first?.entry.outcome == "invalid")
+        }
+    }
+
     @Test("embedding origins: registered with the secret key only, recorded in the ledger, and they set the card frame's frame-ancestors")
     func embeddingOriginsDriveFrameAncestors() async throws {
         try await TestGateway.with(.sqlite) { test in
