@@ -23,7 +23,11 @@ struct EventRecorder: PaymentEventSink {
     let clock: any KessaiClock
 
     func record(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) async throws {
-        try await record(
+        try await db.runWrites(writes(type, intent: intent, on: db))
+    }
+
+    func writes(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) -> [any SQLExpression] {
+        writes(
             type, merchant: intent.merchant, livemode: intent.livemode, objectID: intent.id.rawValue,
             object: PaymentIntentDTO(intent: intent, publicURL: publicURL).json, on: db)
     }
@@ -34,28 +38,43 @@ struct EventRecorder: PaymentEventSink {
 
     func record(
         _ type: PaymentEventType, merchant: MerchantID, livemode: Bool, objectID: String, object: JSONValue, on db: any SQLDatabase
-    )
-        async throws
-    {
+    ) async throws {
+        try await db.runWrites(writes(type, merchant: merchant, livemode: livemode, objectID: objectID, object: object, on: db))
+    }
+
+    /// Two statements: the event, and one delivery for each of the merchant's live endpoints
+    /// that takes this type (`*` or the type in its comma-separated `enabled_events`), chosen by
+    /// the database so that no round trip reads the endpoints first.
+    func writes(
+        _ type: PaymentEventType, merchant: MerchantID, livemode: Bool, objectID: String, object: JSONValue, on db: any SQLDatabase
+    ) -> [any SQLExpression] {
         let now = clock.now()
         let id = EventID.random()
-        try await db.insert(into: "events").columns("id", "merchant_id", "livemode", "type", "object_id", "data", "created_at", "created_ms")
+        let event = db.insert(into: "events").columns("id", "merchant_id", "livemode", "type", "object_id", "data", "created_at", "created_ms")
             .values(
                 SQLBind(id.rawValue), SQLBind(merchant.rawValue), SQLBind(livemode ? 1 : 0), SQLBind(type.rawValue), SQLBind(objectID),
                 SQLBind(object.serialized()), SQLBind(now.unixSeconds), SQLBind(Int64(now.timeIntervalSince1970 * 1000))
-            ).run()
-        let endpoints = try await db.select().columns("id", "enabled_events").from("webhook_endpoints").where("merchant_id", .equal, merchant.rawValue)
-            .where("deleted_at", .is, SQLLiteral.null).all()
-        for endpoint in endpoints {
-            let enabled = try endpoint.decode(column: "enabled_events", as: String.self).split(separator: ",").map(String.init)
-            guard enabled.contains("*") || enabled.contains(type.rawValue) else { continue }
-            try await db.insert(into: "webhook_deliveries")
-                .columns("id", "merchant_id", "endpoint_id", "event_id", "state", "attempts", "next_attempt_at", "created_at")
-                .values(
-                    SQLBind(WebhookDeliveryID.random().rawValue), SQLBind(merchant.rawValue), SQLBind(try endpoint.decode(column: "id", as: String.self)),
-                    SQLBind(id.rawValue), SQLBind("pending"), SQLBind(0), SQLBind(now.unixSeconds), SQLBind(now.unixSeconds)
-                ).run()
+            ).query
+        // A delivery's id is the event's delivery prefix and the endpoint's id: one per pair.
+        let deliveryPrefix = WebhookDeliveryID.random().rawValue + "_"
+        let pattern = "%," + Self.likeEscaped(type.rawValue) + ",%"
+        let deliveries: SQLQueryString = """
+            INSERT INTO webhook_deliveries (id, merchant_id, endpoint_id, event_id, state, attempts, next_attempt_at, created_at) \
+            SELECT \(bind: deliveryPrefix) || id, merchant_id, id, \(bind: id.rawValue), 'pending', 0, \(bind: now.unixSeconds), \(bind: now.unixSeconds) \
+            FROM webhook_endpoints WHERE merchant_id = \(bind: merchant.rawValue) AND deleted_at IS NULL \
+            AND (',' || enabled_events || ',' LIKE '%,*,%' OR ',' || enabled_events || ',' LIKE \(bind: pattern) ESCAPE '!')
+            """
+        return [event, deliveries]
+    }
+
+    /// `text` matched literally by `LIKE … ESCAPE '!'` (event types hold `_`).
+    static func likeEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "!" || character == "%" || character == "_" { escaped.append("!") }
+            escaped.append(character)
         }
+        return escaped
     }
 }
 

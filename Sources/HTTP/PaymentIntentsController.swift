@@ -80,12 +80,15 @@ struct PaymentIntentsController: Sendable {
                     "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
             }
             try Self.paymentMethodOptions(parameters)
-            let intent = try await payments.create(new, merchant: key.merchant, livemode: key.livemode)
-            context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
-            guard confirm else { return dto(intent) }
-            return try await confirmed(
-                intent.id, merchant: key.merchant,
-                CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: request.headers[.idempotencyKey]), key: key, context: context)
+            guard confirm else {
+                let intent = try await payments.create(new, merchant: key.merchant, livemode: key.livemode)
+                context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
+                return dto(intent)
+            }
+            let confirmation = CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: request.headers[.idempotencyKey])
+            return try await confirmed(key: key, context: context) { access in
+                try await payments.createAndConfirm(new, merchant: key.merchant, livemode: key.livemode, confirmation, context: access)
+            }
         }
     }
 
@@ -188,14 +191,26 @@ struct PaymentIntentsController: Sendable {
     func confirmed(
         _ id: PaymentIntentID, merchant: MerchantID, _ confirmation: CardPayments.Confirmation, key: AuthenticatedKey, context: KessaiRequestContext
     ) async throws -> JSONValue {
+        try await confirmed(key: key, context: context) { access in
+            try await payments.confirm(id, merchant: merchant, confirmation, context: access)
+        }
+    }
+
+    /// Runs a confirmation (of a stored intent, or of one created with it).
+    func confirmed(
+        key: AuthenticatedKey, context: KessaiRequestContext, _ confirm: (AccessContext) async throws -> PaymentIntent
+    ) async throws -> JSONValue {
         let access = AccessContext(actor: LedgerActor(.merchantKey, key.id.rawValue), requestID: context.requestID.rawValue, source: context.remoteAddress)
         do {
-            let intent = try await payments.confirm(id, merchant: merchant, confirmation, context: access)
-            context.logger.info("payment intent confirmed", metadata: ["payment_intent": "\(id)", "status": "\(intent.status.rawValue)"])
+            let intent = try await confirm(access)
+            context.logger.info("payment intent confirmed", metadata: ["payment_intent": "\(intent.id)", "status": "\(intent.status.rawValue)"])
             return dto(intent)
         } catch let declined as PaymentDeclined {
             context.logger.info(
-                "card declined", metadata: ["payment_intent": "\(id)", "code": "\(declined.error.code)", "decline_code": "\(declined.error.declineCode ?? "")"])
+                "card declined",
+                metadata: [
+                    "payment_intent": "\(declined.intent.id)", "code": "\(declined.error.code)", "decline_code": "\(declined.error.declineCode ?? "")",
+                ])
             var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
             error.declineCode = declined.error.declineCode
             var attachments: [(String, JSONValue)] = []

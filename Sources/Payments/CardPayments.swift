@@ -73,21 +73,36 @@ public struct CardPayments: Sendable {
     }
 
     public func create(_ new: NewIntent, merchant: MerchantID, livemode: Bool) async throws -> PaymentIntent {
-        let now = clock.now()
-        let id = PaymentIntentID.random()
-        let intent = PaymentIntent(
-            id: id, merchant: merchant, livemode: livemode, amount: new.amount, currency: new.currency,
-            status: new.paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation, captureMethod: new.captureMethod,
-            paymentMethod: new.paymentMethod, paymentMethodTypes: new.paymentMethodTypes, description: new.description, metadata: new.metadata,
-            receiptEmail: new.receiptEmail, clientSecret: id.rawValue + "_secret_" + Base62.random(count: 24), amountCapturable: 0, amountReceived: 0,
-            amountRefunded: 0, latestCharge: nil, lastPaymentError: nil, cancellationReason: nil, canceledAt: nil, returnURL: new.returnURL,
-            challengeID: nil, authentication: nil, attemptID: nil, confirmedByKey: nil, created: now, updated: now)
+        let intent = Self.newIntent(new, merchant: merchant, livemode: livemode, now: clock.now())
         try await database.transaction { db in
             if let method = new.paymentMethod { _ = try await Self.cardExpiry(method, merchant: merchant, on: db) }
             try await db.insert(into: "payment_intents").model(PaymentIntentRow(intent), nilEncodingStrategy: .asNil).run()
             try await events.record(.paymentIntentCreated, intent: intent, on: db)
         }
         return intent
+    }
+
+    /// Creates and confirms in one go (`confirm=true`): the intent is inserted already claimed,
+    /// in the transaction that reads the card and records the acquirer attempt, so a payment
+    /// costs one transaction before the acquirer's answer and one after. A request that fails
+    /// before the acquirer is called leaves no intent behind.
+    /// - Throws: as ``confirm(_:merchant:_:context:)``.
+    public func createAndConfirm(
+        _ new: NewIntent, merchant: MerchantID, livemode: Bool, _ confirmation: Confirmation, context: AccessContext
+    ) async throws -> PaymentIntent {
+        let intent = Self.newIntent(new, merchant: merchant, livemode: livemode, now: clock.now())
+        return try await confirm(.new(intent), merchant: merchant, confirmation, context: context)
+    }
+
+    static func newIntent(_ new: NewIntent, merchant: MerchantID, livemode: Bool, now: Date) -> PaymentIntent {
+        let id = PaymentIntentID.random()
+        return PaymentIntent(
+            id: id, merchant: merchant, livemode: livemode, amount: new.amount, currency: new.currency,
+            status: new.paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation, captureMethod: new.captureMethod,
+            paymentMethod: new.paymentMethod, paymentMethodTypes: new.paymentMethodTypes, description: new.description, metadata: new.metadata,
+            receiptEmail: new.receiptEmail, clientSecret: id.rawValue + "_secret_" + Base62.random(count: 24), amountCapturable: 0, amountReceived: 0,
+            amountRefunded: 0, latestCharge: nil, lastPaymentError: nil, cancellationReason: nil, canceledAt: nil, returnURL: new.returnURL,
+            challengeID: nil, authentication: nil, attemptID: nil, confirmedByKey: nil, created: now, updated: now)
     }
 
     public func retrieve(_ id: PaymentIntentID, merchant: MerchantID) async throws -> PaymentIntent? {
@@ -203,20 +218,39 @@ public struct CardPayments: Sendable {
     /// authorizes, consuming the security code.
     /// - Throws: ``PaymentDeclined`` for a decline; `APIError` for a wrong state or input.
     public func confirm(_ id: PaymentIntentID, merchant: MerchantID, _ confirmation: Confirmation, context: AccessContext) async throws -> PaymentIntent {
-        let now = clock.now()
         if try await settleStaleAttempt(of: id, merchant: merchant) {
             logger.info("settled a stale acquirer attempt before confirming", metadata: ["payment_intent": "\(id)"])
         }
+        return try await confirm(.existing(id), merchant: merchant, confirmation, context: context)
+    }
+
+    /// The intent a confirmation claims: one already stored, or one being created with it.
+    private enum Target: Sendable {
+        case existing(PaymentIntentID)
+        case new(PaymentIntent)
+    }
+
+    private func confirm(_ target: Target, merchant: MerchantID, _ confirmation: Confirmation, context: AccessContext) async throws -> PaymentIntent {
+        let now = clock.now()
         enum Claim: Sendable {
             case replay(PaymentIntent)
-            case claimed(PaymentIntent, PaymentMethodID, expMonth: Int, expYear: Int)
+            case claimed(PaymentIntent, expMonth: Int, expYear: Int)
         }
-        let claim = try await database.transaction { db -> Claim in
-            var intent = try await Self.locked(id, merchant: merchant, on: db)
-            if let key = confirmation.idempotencyKey, intent.confirmedByKey == key,
-                [.succeeded, .requiresCapture, .requiresAction, .requiresPaymentMethod].contains(intent.status)
-            {
-                return .replay(intent)
+        let attempt = AttemptID.random()
+        // One transaction claims the intent (`processing`), reads the card with its ledger
+        // entry and records the acquirer attempt; the card is decrypted after it commits.
+        let (claim, pan) = try await vault.revealing(in: database) { db, cards -> (Claim, Vault.ReadCard?) in
+            var intent: PaymentIntent
+            switch target {
+            case .new(let created):
+                intent = created
+            case .existing(let id):
+                intent = try await Self.locked(id, merchant: merchant, on: db)
+                if let key = confirmation.idempotencyKey, intent.confirmedByKey == key,
+                    [.succeeded, .requiresCapture, .requiresAction, .requiresPaymentMethod].contains(intent.status)
+                {
+                    return (.replay(intent), nil)
+                }
             }
             switch intent.status {
             case .requiresPaymentMethod, .requiresConfirmation: break
@@ -238,36 +272,47 @@ public struct CardPayments: Sendable {
                     param: "payment_method", status: 400)
             }
             let (month, year) = try await Self.cardExpiry(method, merchant: merchant, on: db)
+            let read = try await cards.read(token: method, merchant: merchant, purpose: .authorization, context: context)
+            let created = intent
             if let returnURL = confirmation.returnURL { intent.returnURL = returnURL }
             intent.status = .processing
             intent.lastPaymentError = nil
             intent.authentication = nil
             intent.confirmedByKey = confirmation.idempotencyKey
+            intent.attemptID = attempt
             intent.updated = now
-            try await Self.save(intent, on: db)
-            return .claimed(intent, method, expMonth: month, expYear: year)
+            var writes = [Self.attemptInsert(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: now, on: db)]
+            if case .new = target {
+                writes.append(try db.insert(into: "payment_intents").model(PaymentIntentRow(intent), nilEncodingStrategy: .asNil).query)
+                writes += events.writes(.paymentIntentCreated, intent: created, on: db)
+            } else {
+                writes.append(try Self.saving(intent, on: db))
+            }
+            try await db.runWrites(writes)
+            return (.claimed(intent, expMonth: month, expYear: year), read)
         }
-        var intent: PaymentIntent
-        let (method, month, year): (PaymentMethodID, Int, Int)
-        switch claim {
-        case .replay(let replayed): return replayed
-        case .claimed(let claimed, let claimedMethod, let expMonth, let expYear):
-            (intent, method, month, year) = (claimed, claimedMethod, expMonth, expYear)
+        guard case .claimed(var intent, let month, let year) = claim else {
+            if case .replay(let replayed) = claim { return replayed }
+            preconditionFailure("a claim is a replay or claimed")
         }
         let card: CardDetails
         let decision: AuthenticationDecision
         do {
-            let pan = try await vault.reveal(token: method, merchant: merchant, purpose: .authorization, context: context, in: database)
+            guard let pan else { throw VaultError.notFound }
             card = CardDetails(pan: pan, expMonth: month, expYear: year, securityCode: nil)
             decision = try await acquirer.authentication(for: card, amount: Money(minorUnits: intent.amount, currency: intent.currency))
         } catch {
-            try await release(intent, to: .requiresConfirmation)
+            try await release(intent, abandoning: attempt, to: .requiresConfirmation)
             throw error
         }
         if decision == .challenge {
+            let id = intent.id
             intent = try await database.transaction { db in
                 var intent = try await Self.locked(id, merchant: merchant, on: db)
+                // The attempt was never sent: the challenge comes first.
+                _ = try await Self.claimAttempt(attempt, succeeded: false, now: clock.now(), on: db)
                 intent.status = .requiresAction
+                intent.attemptID = nil
                 intent.challengeID = "3ds_" + Base62.random(count: 32)
                 intent.updated = clock.now()
                 try await Self.save(intent, on: db)
@@ -276,7 +321,7 @@ public struct CardPayments: Sendable {
             }
             return intent
         }
-        return try await authorize(intent, card: card, authentication: .frictionless, context: context)
+        return try await send(attempt, for: intent, card: card, authentication: .frictionless, context: context)
     }
 
     /// The buyer's answer to a 3-D Secure challenge. Passing authorizes; failing returns the
@@ -343,16 +388,24 @@ public struct CardPayments: Sendable {
         }
     }
 
-    /// Authorizes a claimed (`processing`) intent with the acquirer.
+    /// Authorizes a claimed (`processing`) intent with the acquirer (after a challenge).
     private func authorize(
         _ intent: PaymentIntent, card: CardDetails, authentication: AuthenticationResult, context: AccessContext, throwOnDecline: Bool = true
     ) async throws -> PaymentIntent {
-        guard let method = intent.paymentMethod else { throw APIError.missing("payment_method") }
         let attempt = AttemptID.random()
         try await database.transaction { db in
             try await Self.insertAttempt(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: clock.now(), on: db)
             try await db.update("payment_intents").set("attempt_id", to: attempt.rawValue).where("id", .equal, intent.id.rawValue).run()
         }
+        return try await send(attempt, for: intent, card: card, authentication: authentication, context: context, throwOnDecline: throwOnDecline)
+    }
+
+    /// Sends a recorded (`pending`) authorization attempt to the acquirer and settles it.
+    private func send(
+        _ attempt: AttemptID, for intent: PaymentIntent, card: CardDetails, authentication: AuthenticationResult, context: AccessContext,
+        throwOnDecline: Bool = true
+    ) async throws -> PaymentIntent {
+        guard let method = intent.paymentMethod else { throw APIError.missing("payment_method") }
         // The code is destroyed by this first authorization, whatever its outcome.
         let code = try? await vault.consumeSecurityCode(token: method, merchant: intent.merchant, context: context)
         let request = AuthorizationRequest(
@@ -397,7 +450,6 @@ public struct CardPayments: Sendable {
                     amountRefunded: 0, currency: intent.currency, status: "succeeded", captured: captured, paymentMethod: method, acquirer: acquirerName,
                     acquirerReference: reference, cvcCheck: cvc.rawValue, authentication: intent.authentication?.rawValue, failureCode: nil, declineCode: nil,
                     failureMessage: nil, created: now)
-                try await db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).run()
                 intent.latestCharge = charge.id
                 if captured {
                     intent.status = .succeeded
@@ -407,22 +459,23 @@ public struct CardPayments: Sendable {
                     intent.status = .requiresCapture
                     intent.amountCapturable = intent.amount
                 }
-                try await Self.save(intent, on: db)
-                try await events.record(captured ? .paymentIntentSucceeded : .paymentIntentAmountCapturableUpdated, intent: intent, on: db)
+                try await db.runWrites(
+                    [try db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).query, try Self.saving(intent, on: db)]
+                        + events.writes(captured ? .paymentIntentSucceeded : .paymentIntentAmountCapturableUpdated, intent: intent, on: db))
             case .declined(let decline)?:
                 let charge = Charge(
                     id: ChargeID.random(), merchant: merchant, paymentIntent: id, amount: intent.amount, amountCaptured: 0, amountRefunded: 0,
                     currency: intent.currency, status: "failed", captured: false, paymentMethod: method, acquirer: acquirerName, acquirerReference: nil,
                     cvcCheck: decline.code == "incorrect_cvc" ? "fail" : nil, authentication: intent.authentication?.rawValue, failureCode: decline.code,
                     declineCode: decline.declineCode, failureMessage: decline.message, created: now)
-                try await db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).run()
                 intent.latestCharge = charge.id
                 intent.status = .requiresPaymentMethod
                 intent.paymentMethod = nil
                 intent.lastPaymentError = PaymentError(
                     type: "card_error", code: decline.code, declineCode: decline.declineCode, message: decline.message, paymentMethod: method.rawValue)
-                try await Self.save(intent, on: db)
-                try await events.record(.paymentIntentPaymentFailed, intent: intent, on: db)
+                try await db.runWrites(
+                    [try db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).query, try Self.saving(intent, on: db)]
+                        + events.writes(.paymentIntentPaymentFailed, intent: intent, on: db))
             case nil:
                 // The acquirer never saw the attempt: nothing was charged; the merchant confirms again.
                 intent.status = .requiresConfirmation
@@ -771,9 +824,14 @@ public struct CardPayments: Sendable {
     }
 
     /// Gives up a claim made for confirmation when the card could not be read.
-    private func release(_ intent: PaymentIntent, to status: PaymentIntent.Status) async throws {
+    private func release(_ intent: PaymentIntent, abandoning attempt: AttemptID? = nil, to status: PaymentIntent.Status) async throws {
         try await database.transaction { db in
             var current = try await Self.locked(intent.id, merchant: intent.merchant, on: db)
+            if let attempt {
+                // Never sent to the acquirer: nothing can have been charged.
+                guard current.attemptID == attempt, try await Self.claimAttempt(attempt, succeeded: false, now: clock.now(), on: db) else { return }
+                current.attemptID = nil
+            }
             guard current.status == .processing, current.attemptID == nil else { return }
             current.status = status
             current.updated = clock.now()
@@ -810,8 +868,12 @@ public struct CardPayments: Sendable {
     }
 
     static func save(_ intent: PaymentIntent, on db: any SQLDatabase) async throws {
-        try await db.update("payment_intents").set(model: PaymentIntentRow(intent), nilEncodingStrategy: .asNil).where("id", .equal, intent.id.rawValue)
-            .run()
+        try await db.runWrites([try saving(intent, on: db)])
+    }
+
+    /// The update ``save(_:on:)`` runs, for a batch of writes.
+    static func saving(_ intent: PaymentIntent, on db: any SQLDatabase) throws -> any SQLExpression {
+        try db.update("payment_intents").set(model: PaymentIntentRow(intent), nilEncodingStrategy: .asNil).where("id", .equal, intent.id.rawValue).query
     }
 
     static func charge(_ id: ChargeID, on db: any SQLDatabase) async throws -> Charge? {
@@ -836,23 +898,26 @@ public struct CardPayments: Sendable {
     static func insertAttempt(
         _ attempt: AttemptID, intent: PaymentIntent, operation: String, amount: Int64, refund: RefundID?, now: Date, on db: any SQLDatabase
     ) async throws {
-        try await db.insert(into: "acquirer_attempts")
+        try await db.runWrites([attemptInsert(attempt, intent: intent, operation: operation, amount: amount, refund: refund, now: now, on: db)])
+    }
+
+    /// The insert ``insertAttempt(_:intent:operation:amount:refund:now:on:)`` runs, for a batch.
+    static func attemptInsert(
+        _ attempt: AttemptID, intent: PaymentIntent, operation: String, amount: Int64, refund: RefundID?, now: Date, on db: any SQLDatabase
+    ) -> any SQLExpression {
+        db.insert(into: "acquirer_attempts")
             .columns("id", "merchant_id", "payment_intent_id", "operation", "amount", "state", "refund_id", "created_at")
             .values(
                 SQLBind(attempt.rawValue), SQLBind(intent.merchant.rawValue), SQLBind(intent.id.rawValue), SQLBind(operation), SQLBind(amount),
                 SQLBind("pending"), SQLBind(refund?.rawValue), SQLBind(now.unixSeconds)
-            ).run()
+            ).query
     }
 
-    /// Moves a pending attempt to its final state; `false` when it was settled already.
+    /// Moves a pending attempt to its final state; `false` when it was settled already. One
+    /// conditional update: the row lock it takes serializes two settlers of the same attempt.
     static func claimAttempt(_ attempt: AttemptID, succeeded: Bool, now: Date, on db: any SQLDatabase) async throws -> Bool {
-        guard
-            try await db.select().column("state").from("acquirer_attempts").where("id", .equal, attempt.rawValue).where("state", .equal, "pending")
-                .for(.update).first() != nil
-        else { return false }
         try await db.update("acquirer_attempts").set("state", to: succeeded ? "succeeded" : "failed").set("completed_at", to: now.unixSeconds)
-            .where("id", .equal, attempt.rawValue).run()
-        return true
+            .where("id", .equal, attempt.rawValue).where("state", .equal, "pending").returning("id").all().count == 1
     }
 
     /// Stripe's list paging over `(created_at, id)`, newest first.

@@ -18,6 +18,9 @@ public enum PaymentEventType: String, Sendable, CaseIterable {
 public protocol PaymentEventSink: Sendable {
     func record(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) async throws
     func record(_ type: PaymentEventType, refund: Refund, on db: any SQLDatabase) async throws
+    /// The statements ``record(_:intent:on:)`` runs, for a caller that batches them with its
+    /// own writes (``SQLKit/SQLDatabase/runWrites(_:)``).
+    func writes(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) -> [any SQLExpression]
 }
 
 /// Records nothing (tools and tests that do not look at events).
@@ -25,4 +28,5 @@ public struct NoEvents: PaymentEventSink {
     public init() {}
     public func record(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) async throws {}
     public func record(_ type: PaymentEventType, refund: Refund, on db: any SQLDatabase) async throws {}
+    public func writes(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) -> [any SQLExpression] { [] }
 }

@@ -198,6 +198,37 @@ extension SQLDatabase {
 }
 
 extension SQLDatabase {
+    /// Runs writes that do not read each other's effects (inserts and updates of different
+    /// rows): on PostgreSQL as one statement, each write a data-modifying `WITH` clause, which
+    /// saves a round trip per write and applies all of them or none; elsewhere one after another.
+    /// - Parameter writes: built statements (bound parameters only).
+    public func runWrites(_ writes: [any SQLExpression]) async throws {
+        guard writes.count > 1, dialect.name == "postgresql" else {
+            for write in writes { try await execute(sql: write) { _ in } }
+            return
+        }
+        try await execute(sql: WriteBatch(writes: writes)) { _ in }
+    }
+}
+
+/// `WITH w0 AS (…), w1 AS (…) SELECT 1`: PostgreSQL runs every data-modifying clause exactly
+/// once, on one snapshot, whether or not the final query reads it.
+private struct WriteBatch: SQLExpression {
+    let writes: [any SQLExpression]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write("WITH ")
+        for (index, write) in writes.enumerated() {
+            if index > 0 { serializer.write(", ") }
+            serializer.write("w\(index) AS (")
+            write.serialize(to: &serializer)
+            serializer.write(")")
+        }
+        serializer.write(" SELECT 1")
+    }
+}
+
+extension SQLDatabase {
     /// Runs a built query (bound parameters only) and counts the rows it returns.
     public func countRows(of query: any SQLExpression) async throws -> Int {
         let counter = RowCounter()

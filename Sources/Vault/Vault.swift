@@ -198,7 +198,41 @@ public struct Vault: Sendable {
     public func reveal(
         token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext, in database: KessaiDatabase
     ) async throws -> PAN {
-        let (version, wrapped, ciphertext) = try await database.transaction { db -> (Int, Data, Data) in
+        let ((), pan) = try await revealing(in: database) { _, cards in
+            ((), try await cards.read(token: token, merchant: merchant, purpose: purpose, context: context))
+        }
+        guard let pan else { throw VaultError.notFound }
+        return pan
+    }
+
+    /// Runs `body` in one transaction in which it may read one card through `cards`: the read
+    /// and its ledger entry join the body's own statements, and the card is decrypted only
+    /// after the transaction has committed (so no decryption without a committed entry, and a
+    /// payment's claim, its attempt and the access it needs cost one transaction).
+    /// - Parameters:
+    ///   - database: where the card and the body's rows live.
+    ///   - body: the work; returns its result and the card it sealed, if any.
+    /// - Returns: the body's result and the card number.
+    /// - Throws: what the body throws (nothing committed then), ``VaultError/decryptionFailed(token:)``
+    ///   after the commit when the card cannot be opened.
+    public func revealing<T: Sendable>(
+        in database: KessaiDatabase, _ body: @Sendable (any SQLDatabase, CardReader) async throws -> (T, ReadCard?)
+    ) async throws -> (T, PAN?) {
+        let (result, sealed) = try await database.transaction { db in
+            try await body(db, CardReader(vault: self, db: db))
+        }
+        return (result, try sealed.map(open))
+    }
+
+    /// Reads sealed cards on a transaction of ``Vault/revealing(in:_:)``.
+    public struct CardReader: Sendable {
+        let vault: Vault
+        let db: any SQLDatabase
+
+        /// Reads a card's ciphertext and records the decryption that will follow, on the
+        /// transaction.
+        /// - Throws: ``VaultError/notFound`` when the token is not the merchant's.
+        public func read(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext) async throws -> ReadCard {
             guard
                 let row = try await db.select()
                     .columns("kek_version", "wrapped_key", "ciphertext")
@@ -208,23 +242,38 @@ public struct Vault: Sendable {
                     .first()
             else { throw VaultError.notFound }
             let version = try row.decode(column: "kek_version", as: Int.self)
-            try await ledger.record(
+            try await vault.ledger.record(
                 LedgerEntry(
-                    time: clock.now(), actor: context.actor, action: "vault.decrypt",
+                    time: vault.clock.now(), actor: context.actor, action: "vault.decrypt",
                     objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
                     purpose: purpose.rawValue, requestID: context.requestID, source: context.source),
                 on: db)
-            return (version, try row.decode(column: "wrapped_key", as: Data.self), try row.decode(column: "ciphertext", as: Data.self))
+            return ReadCard(
+                token: token, merchant: merchant, version: version, wrapped: try row.decode(column: "wrapped_key", as: Data.self),
+                ciphertext: try row.decode(column: "ciphertext", as: Data.self))
         }
+    }
+
+    /// A card read and recorded but still encrypted; only the vault opens it, after the commit.
+    public struct ReadCard: Sendable {
+        let token: PaymentMethodID
+        let merchant: MerchantID
+        let version: Int
+        let wrapped: Data
+        let ciphertext: Data
+    }
+
+    private func open(_ sealed: ReadCard) throws -> PAN {
+        let (token, merchant, version) = (sealed.token, sealed.merchant, sealed.version)
         let dataKey: SymmetricKey
         do {
-            dataKey = try keyRing.source.unwrap(wrapped, version: version, context: Self.keyContext(token, merchant, version))
+            dataKey = try keyRing.source.unwrap(sealed.wrapped, version: version, context: Self.keyContext(token, merchant, version))
         } catch let error as VaultError {
             throw error
         } catch {
             throw VaultError.decryptionFailed(token: token.rawValue)
         }
-        guard let box = try? AES.GCM.SealedBox(combined: ciphertext),
+        guard let box = try? AES.GCM.SealedBox(combined: sealed.ciphertext),
             let clear = try? AES.GCM.open(box, using: dataKey, authenticating: Self.cardContext(token, merchant)),
             let pan = try? PAN(String(decoding: clear, as: UTF8.self))
         else { throw VaultError.decryptionFailed(token: token.rawValue) }
