@@ -232,4 +232,36 @@ struct TamperTests {
             #expect(try await decrypts() == before)
         }
     }
+
+    @Test("a card read inside a transaction is decrypted only when that transaction, with its entry, commits", arguments: TestBackend.available)
+    func readJoinsTransaction(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let tokens = try await populate(test, tokenizations: 1)
+            let merchant = try #require(try await test.gateway.merchants.list().first?.merchant.id)
+            let vault = test.gateway.vault
+            func decrypts() async throws -> Int {
+                try await vault.ledger.sequenceAll()
+                return try await test.gateway.database.withConnection { db in
+                    try await db.select().column("seq").from("ledger_entries").where("action", .equal, "vault.decrypt").all().count
+                }
+            }
+            let before = try await decrypts()
+            struct Abandoned: Error {}
+            // The caller's work fails after the read: nothing is decrypted and the entry is gone
+            // with the rest of the transaction.
+            await #expect(throws: Abandoned.self) {
+                _ = try await vault.revealing(in: test.gateway.database) { _, cards -> (Int, Vault.ReadCard?) in
+                    _ = try await cards.read(token: tokens[0], merchant: merchant, purpose: .investigation, context: .test)
+                    throw Abandoned()
+                }
+            }
+            #expect(try await decrypts() == before)
+            // It commits: the card comes back, and so does exactly one entry.
+            let (_, pan) = try await vault.revealing(in: test.gateway.database) { _, cards in
+                ((), try await cards.read(token: tokens[0], merchant: merchant, purpose: .investigation, context: .test))
+            }
+            #expect(pan?.last4.isEmpty == false)
+            #expect(try await decrypts() == before + 1)
+        }
+    }
 }
