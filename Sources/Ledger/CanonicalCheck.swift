@@ -1,5 +1,9 @@
 import Crypto
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -69,7 +73,12 @@ enum CanonicalCheck {
             compare(action, columns.action)
             guard literal(",\"actor\":{\"id\":"), let actorID = string(), literal(",\"kind\":"), let actorKind = string(), literal("},\"objects\":{")
             else { return nil }
-            guard LedgerActor.Kind.allCases.contains(where: { actorKind.elementsEqual($0.rawValue.utf8) }) else { return nil }
+            guard
+                LedgerActor.Kind.allCases.contains(where: {
+                    var kind = $0.rawValue
+                    return kind.withUTF8 { Self.same(actorKind, $0) }
+                })
+            else { return nil }
             compare(actorID, columns.actorID)
             compare(actorKind, columns.actorKind)
             var merchant: UnsafeBufferPointer<UInt8>?
@@ -82,8 +91,8 @@ enum CanonicalCheck {
                     guard let key = string(), literal(":"), let value = string() else { return nil }
                     if let previous, !previous.lexicographicallyPrecedes(key) { return nil }
                     previous = key
-                    if key.elementsEqual("merchant".utf8) { merchant = value }
-                    if key.elementsEqual("token".utf8) { token = value }
+                    if Self.same(key, "merchant") { merchant = value }
+                    if Self.same(key, "token") { token = value }
                     if peek(UInt8(ascii: ",")) {
                         index += 1
                         continue
@@ -115,19 +124,30 @@ enum CanonicalCheck {
         mutating func compare(_ value: UnsafeBufferPointer<UInt8>?, _ column: String?) {
             switch (value, column) {
             case (nil, nil): return
-            case (let value?, let column?): if !value.elementsEqual(column.utf8) { differs = true }
+            case (let value?, var column?): if !column.withUTF8({ Self.same(value, $0) }) { differs = true }
             default: differs = true
             }
         }
 
         func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
 
+        /// Byte equality with `memcmp` (the generic `elementsEqual` goes byte by byte).
+        static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard a.count == b.count else { return false }
+            guard let left = a.baseAddress, let right = b.baseAddress else { return true }
+            return memcmp(left, right, a.count) == 0
+        }
+
+        static func same(_ a: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+            same(a, UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
         /// Consumes `text` if the bytes continue with it.
         mutating func literal(_ text: StaticString) -> Bool {
             let count = text.utf8CodeUnitCount
             guard index + count <= bytes.count else { return false }
             let expected = UnsafeBufferPointer(start: text.utf8Start, count: count)
-            guard UnsafeBufferPointer(rebasing: bytes[index..<(index + count)]).elementsEqual(expected) else { return false }
+            guard Self.same(UnsafeBufferPointer(rebasing: bytes[index..<(index + count)]), expected) else { return false }
             index += count
             return true
         }

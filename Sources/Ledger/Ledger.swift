@@ -36,6 +36,13 @@ public struct Ledger: Sendable {
         try await db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).run()
     }
 
+    /// The insert ``record(_:on:)`` runs, for a caller that batches it with its own writes on
+    /// the same transaction; `nil` when nothing is recorded (the benchmark baseline).
+    public func insertion(_ entry: LedgerEntry, on db: any SQLDatabase) -> (any SQLExpression)? {
+        guard recording else { return nil }
+        return db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).query
+    }
+
     /// Records an entry in a statement of its own.
     public func record(_ entry: LedgerEntry) async throws {
         try await database.withConnection { db in try await record(entry, on: db) }

@@ -288,7 +288,7 @@ public struct CardPayments: Sendable {
             } else {
                 writes.append(try Self.saving(intent, on: db))
             }
-            try await db.runWrites(writes)
+            try await db.runWrites(writes + cards.entryWrites())
             return (.claimed(intent, expMonth: month, expYear: year), read)
         }
         guard case .claimed(var intent, let month, let year) = claim else {

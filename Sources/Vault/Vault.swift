@@ -3,6 +3,7 @@ public import KessaiCore
 public import Ledger
 public import SQLKit
 public import Storage
+import Synchronization
 
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
@@ -211,26 +212,38 @@ public struct Vault: Sendable {
     /// payment's claim, its attempt and the access it needs cost one transaction).
     /// - Parameters:
     ///   - database: where the card and the body's rows live.
-    ///   - body: the work; returns its result and the card it sealed, if any.
+    ///   - body: the work; returns its result and the card it read, if any. It may take the
+    ///     read's ledger entry with ``CardReader/entryWrites()`` to send it with its own writes;
+    ///     an entry it does not take is written before the commit all the same.
     /// - Returns: the body's result and the card number.
     /// - Throws: what the body throws (nothing committed then), ``VaultError/decryptionFailed(token:)``
     ///   after the commit when the card cannot be opened.
     public func revealing<T: Sendable>(
         in database: KessaiDatabase, _ body: @Sendable (any SQLDatabase, CardReader) async throws -> (T, ReadCard?)
     ) async throws -> (T, PAN?) {
-        let (result, sealed) = try await database.transaction { db in
-            try await body(db, CardReader(vault: self, db: db))
+        let (result, read) = try await database.transaction { db in
+            let reader = CardReader(vault: self, db: db)
+            let (result, read) = try await body(db, reader)
+            try await db.runWrites(reader.entryWrites())
+            return (result, read)
         }
-        return (result, try sealed.map(open))
+        return (result, try read.map(open))
     }
 
-    /// Reads sealed cards on a transaction of ``Vault/revealing(in:_:)``.
-    public struct CardReader: Sendable {
+    /// Reads cards on a transaction of ``Vault/revealing(in:_:)``, keeping each read's ledger
+    /// entry until it is written on that transaction.
+    public final class CardReader: Sendable {
         let vault: Vault
         let db: any SQLDatabase
+        private let entries = Mutex<[LedgerEntry]>([])
 
-        /// Reads a card's ciphertext and records the decryption that will follow, on the
-        /// transaction.
+        init(vault: Vault, db: any SQLDatabase) {
+            self.vault = vault
+            self.db = db
+        }
+
+        /// Reads a card's ciphertext; the decryption that will follow gets its ledger entry on
+        /// the transaction.
         /// - Throws: ``VaultError/notFound`` when the token is not the merchant's.
         public func read(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext) async throws -> ReadCard {
             guard
@@ -242,15 +255,23 @@ public struct Vault: Sendable {
                     .first()
             else { throw VaultError.notFound }
             let version = try row.decode(column: "kek_version", as: Int.self)
-            try await vault.ledger.record(
-                LedgerEntry(
-                    time: vault.clock.now(), actor: context.actor, action: "vault.decrypt",
-                    objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
-                    purpose: purpose.rawValue, requestID: context.requestID, source: context.source),
-                on: db)
+            let entry = LedgerEntry(
+                time: vault.clock.now(), actor: context.actor, action: "vault.decrypt",
+                objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
+                purpose: purpose.rawValue, requestID: context.requestID, source: context.source)
+            entries.withLock { $0.append(entry) }
             return ReadCard(
                 token: token, merchant: merchant, version: version, wrapped: try row.decode(column: "wrapped_key", as: Data.self),
                 ciphertext: try row.decode(column: "ciphertext", as: Data.self))
+        }
+
+        /// The inserts of the entries not yet written, for the body's own batch of writes on
+        /// the transaction; each entry is handed out once.
+        public func entryWrites() -> [any SQLExpression] {
+            entries.withLock { pending in
+                defer { pending = [] }
+                return pending.compactMap { vault.ledger.insertion($0, on: db) }
+            }
         }
     }
 
