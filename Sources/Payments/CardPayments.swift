@@ -239,7 +239,7 @@ public struct CardPayments: Sendable {
         let attempt = AttemptID.random()
         // One transaction claims the intent (`processing`), reads the card with its ledger
         // entry and records the acquirer attempt; the card is decrypted after it commits.
-        let (claim, pan) = try await vault.revealing(in: database) { db, cards -> (Claim, Vault.ReadCard?) in
+        let (claim, opened) = try await vault.revealing(in: database) { db, cards -> (Claim, Vault.ReadCard?) in
             var intent: PaymentIntent
             switch target {
             case .new(let created):
@@ -291,14 +291,16 @@ public struct CardPayments: Sendable {
             try await db.runWrites(writes + cards.entryWrites())
             return (.claimed(intent, expMonth: month, expYear: year), read)
         }
-        guard case .claimed(var intent, let month, let year) = claim else {
-            if case .replay(let replayed) = claim { return replayed }
-            preconditionFailure("a claim is a replay or claimed")
+        var intent: PaymentIntent
+        let (month, year): (Int, Int)
+        switch claim {
+        case .replay(let replayed): return replayed
+        case .claimed(let claimed, let expMonth, let expYear): (intent, month, year) = (claimed, expMonth, expYear)
         }
         let card: CardDetails
         let decision: AuthenticationDecision
         do {
-            guard let pan else { throw VaultError.notFound }
+            guard let pan = try opened?.get() else { throw VaultError.notFound }
             card = CardDetails(pan: pan, expMonth: month, expYear: year, securityCode: nil)
             decision = try await acquirer.authentication(for: card, amount: Money(minorUnits: intent.amount, currency: intent.currency))
         } catch {
@@ -309,8 +311,9 @@ public struct CardPayments: Sendable {
             let id = intent.id
             intent = try await database.transaction { db in
                 var intent = try await Self.locked(id, merchant: merchant, on: db)
-                // The attempt was never sent: the challenge comes first.
-                _ = try await Self.claimAttempt(attempt, succeeded: false, now: clock.now(), on: db)
+                // The attempt was never sent: the challenge comes first. (If the reconciler
+                // settled it meanwhile, the intent is already back where it can be confirmed.)
+                guard try await Self.claimAttempt(attempt, succeeded: false, now: clock.now(), on: db) else { return intent }
                 intent.status = .requiresAction
                 intent.attemptID = nil
                 intent.challengeID = "3ds_" + Base62.random(count: 32)

@@ -199,11 +199,11 @@ public struct Vault: Sendable {
     public func reveal(
         token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext, in database: KessaiDatabase
     ) async throws -> PAN {
-        let ((), pan) = try await revealing(in: database) { _, cards in
+        let ((), opened) = try await revealing(in: database) { _, cards in
             ((), try await cards.read(token: token, merchant: merchant, purpose: purpose, context: context))
         }
-        guard let pan else { throw VaultError.notFound }
-        return pan
+        guard let opened else { throw VaultError.notFound }
+        return try opened.get()
     }
 
     /// Runs `body` in one transaction in which it may read one card through `cards`: the read
@@ -215,19 +215,20 @@ public struct Vault: Sendable {
     ///   - body: the work; returns its result and the card it read, if any. It may take the
     ///     read's ledger entry with ``CardReader/entryWrites()`` to send it with its own writes;
     ///     an entry it does not take is written before the commit all the same.
-    /// - Returns: the body's result and the card number.
-    /// - Throws: what the body throws (nothing committed then), ``VaultError/decryptionFailed(token:)``
-    ///   after the commit when the card cannot be opened.
+    /// - Returns: the body's result (its work committed) and, when it read a card, the card
+    ///   number or why it could not be opened (``VaultError/decryptionFailed(token:)``), so the
+    ///   caller can undo what it committed.
+    /// - Throws: what the body throws (nothing committed then).
     public func revealing<T: Sendable>(
         in database: KessaiDatabase, _ body: @Sendable (any SQLDatabase, CardReader) async throws -> (T, ReadCard?)
-    ) async throws -> (T, PAN?) {
+    ) async throws -> (T, Result<PAN, any Error>?) {
         let (result, read) = try await database.transaction { db in
             let reader = CardReader(vault: self, db: db)
             let (result, read) = try await body(db, reader)
             try await db.runWrites(reader.entryWrites())
             return (result, read)
         }
-        return (result, try read.map(open))
+        return (result, read.map { read in Result { try open(read) } })
     }
 
     /// Reads cards on a transaction of ``Vault/revealing(in:_:)``, keeping each read's ledger

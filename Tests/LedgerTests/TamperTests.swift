@@ -260,7 +260,7 @@ struct TamperTests {
             let (_, pan) = try await vault.revealing(in: test.gateway.database) { _, cards in
                 ((), try await cards.read(token: tokens[0], merchant: merchant, purpose: .investigation, context: .test))
             }
-            #expect(pan?.last4.isEmpty == false)
+            #expect(try pan?.get().last4.isEmpty == false)
             #expect(try await decrypts() == before + 1)
         }
     }

@@ -141,6 +141,51 @@ struct CardPaymentsTests {
         }
     }
 
+    @Test(
+        "a card that cannot be decrypted after the claim fails the unsent attempt and releases the intent at once; confirm=true that fails before leaves nothing",
+        arguments: TestBackend.available)
+    func unreadableCardReleasesTheClaim(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let method = try await tokenize(test, merchant: shop.id, cvc: nil)
+            let intent = try await newIntent(test, merchant: shop.id, method: method)
+            // One changed byte: the ciphertext no longer opens (the read itself still succeeds).
+            try await test.gateway.database.withConnection { db in
+                let row = try #require(try await db.select().column("ciphertext").from("vault_cards").where("token", .equal, method.rawValue).first())
+                var ciphertext = try row.decode(column: "ciphertext", as: Data.self)
+                ciphertext[ciphertext.startIndex + 20] ^= 0x01
+                try await db.update("vault_cards").set("ciphertext", to: SQLBind(ciphertext)).where("token", .equal, method.rawValue).run()
+            }
+            await #expect(throws: VaultError.self) {
+                _ = try await test.gateway.payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
+            }
+            let released = try #require(try await test.gateway.payments.retrieve(intent.id, merchant: shop.id))
+            #expect(released.status == .requiresConfirmation && released.attemptID == nil)
+            let states = try await test.gateway.database.withConnection { db in
+                try await db.select().column("state").from("acquirer_attempts").where("payment_intent_id", .equal, intent.id.rawValue).all()
+                    .map { try $0.decode(column: "state", as: String.self) }
+            }
+            #expect(states == ["failed"])
+            #expect(try await approvedOperations(test, intent: intent.id) == 0)
+            #expect(try await test.count("test_acquirer_operations") == 0)
+
+            // Create and confirm with another merchant's card: refused, and no intent, attempt or event is left.
+            let other = try await test.merchant("Other Shop")
+            let foreign = try await tokenize(test, merchant: other.id)
+            let (intents, attempts, events) = (
+                try await test.count("payment_intents"), try await test.count("acquirer_attempts"), try await test.count("events")
+            )
+            var new = CardPayments.NewIntent(amount: 1500, currency: .jpy)
+            new.paymentMethod = foreign
+            await #expect(throws: APIError.self) {
+                _ = try await test.gateway.payments.createAndConfirm(new, merchant: shop.id, livemode: false, .init(), context: .test)
+            }
+            #expect(try await test.count("payment_intents") == intents)
+            #expect(try await test.count("acquirer_attempts") == attempts)
+            #expect(try await test.count("events") == events)
+        }
+    }
+
     @Test("captures, partial refunds and voids keep the amounts straight; a second capture or an over-refund is refused", arguments: TestBackend.available)
     func amounts(backend: TestBackend) async throws {
         try await TestGateway.with(backend) { test in
