@@ -28,40 +28,88 @@ enum CanonicalCheck {
         case undecided
     }
 
-    /// The query columns stored beside the entry.
-    struct Columns {
-        let time: Int64?
-        let actorKind: String?
-        let actorID: String?
-        let action: String?
-        let merchant: String?
-        let token: String?
-        let requestID: String?
-    }
+    /// A query column as stored: NULL, text, or a value of another type (which no field of an
+    /// entry equals, not even an absent one).
+    enum Column {
+        case null
+        case text(UnsafeBufferPointer<UInt8>)
+        case wrongType
 
-    static func check(_ body: String, against columns: Columns) -> Verdict {
-        var body = body
-        return body.withUTF8 { bytes in
-            var reader = Reader(bytes: bytes)
-            return reader.check(columns) ?? .undecided
+        /// Whether the column holds exactly `value` (`nil`: the entry has no such field).
+        func holds(_ value: UnsafeBufferPointer<UInt8>?) -> Bool {
+            switch (self, value) {
+            case (.null, nil): true
+            case (.text(let column), let value?): Reader.same(column, value)
+            default: false
+            }
+        }
+
+        /// ``holds(_:)`` for a field of a parsed entry.
+        func holds(_ value: String?) -> Bool {
+            guard var value else { return holds(nil as UnsafeBufferPointer<UInt8>?) }
+            return value.withUTF8 { holds($0) }
         }
     }
 
+    /// The query columns stored beside the entry; valid while the batch they point into is.
+    struct Columns {
+        /// `nil` when NULL or not an integer (every entry has a time).
+        let time: Int64?
+        let actorKind: Column
+        let actorID: Column
+        let action: Column
+        let merchant: Column
+        let token: Column
+        let requestID: Column
+    }
+
+    /// Checks an entry's bytes against its columns.
+    static func check(_ body: UnsafeBufferPointer<UInt8>, against columns: Columns) -> Verdict {
+        var reader = Reader(bytes: body)
+        return reader.check(columns) ?? .undecided
+    }
+
     /// SHA-256(0x00 ‖ `{"entry":` ‖ body ‖ `,"seq":` ‖ seq ‖ `}`), the leaf hash, without building
-    /// the leaf bytes.
-    static func leafHash(canonical body: String, seq: Int64) -> Data {
-        var body = body
+    /// the leaf bytes or allocating.
+    static func leafHash(canonical body: UnsafeBufferPointer<UInt8>, seq: Int64) -> MerkleHash {
         var hasher = SHA256()
-        hasher.update(data: leafPrefix)
-        body.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        var tail = ",\"seq\":\(seq)}"
-        tail.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        return Data(hasher.finalize())
+        leafPrefix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(body))
+        // `,"seq":` + up to 20 characters of a signed 64-bit integer + `}`.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { tail in
+            var count = 0
+            for byte in ",\"seq\":".utf8 {
+                tail[count] = byte
+                count += 1
+            }
+            if seq < 0 {
+                tail[count] = UInt8(ascii: "-")
+                count += 1
+            }
+            var magnitude = seq.magnitude
+            let digitsStart = count
+            repeat {
+                tail[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                count += 1
+                magnitude /= 10
+            } while magnitude > 0
+            var low = digitsStart
+            var high = count - 1
+            while low < high {
+                tail.swapAt(low, high)
+                low += 1
+                high -= 1
+            }
+            tail[count] = UInt8(ascii: "}")
+            count += 1
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: tail[0..<count])))
+        }
+        return MerkleHash(hasher.finalize())
     }
 
     private static let leafPrefix: [UInt8] = [0x00] + Array("{\"entry\":".utf8)
 
-    private struct Reader {
+    struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
         var differs = false
@@ -121,12 +169,8 @@ enum CanonicalCheck {
             return differs ? .columnsDiffer : .matches
         }
 
-        mutating func compare(_ value: UnsafeBufferPointer<UInt8>?, _ column: String?) {
-            switch (value, column) {
-            case (nil, nil): return
-            case (let value?, var column?): if !column.withUTF8({ Self.same(value, $0) }) { differs = true }
-            default: differs = true
-            }
+        mutating func compare(_ value: UnsafeBufferPointer<UInt8>?, _ column: Column) {
+            if !column.holds(value) { differs = true }
         }
 
         func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }

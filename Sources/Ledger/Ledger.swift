@@ -123,7 +123,14 @@ public struct Ledger: Sendable {
     public func leafHashes(upTo size: Int) async throws -> [Data] {
         try await database.withConnection { db in
             try await db.select().column("leaf_hash").from("ledger_entries").where("seq", .lessThan, size)
-                .orderBy("seq").all().map { try $0.decode(column: "leaf_hash", as: Data.self) }
+                .orderBy("seq").all().enumerated().map { position, row in
+                    let leaf = try row.decode(column: "leaf_hash", as: Data.self)
+                    // A proof over a leaf that is not a hash would prove nothing.
+                    guard leaf.count == 32 else {
+                        throw LedgerError.corruptState("the leaf hash at position \(position) is not 32 bytes; run kessai ledger verify")
+                    }
+                    return leaf
+                }
         }
     }
 }

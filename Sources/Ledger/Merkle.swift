@@ -146,11 +146,74 @@ public enum Merkle {
     }
 }
 
+/// A SHA-256 value held inline (no heap allocation), for the verifier's hot path: it recomputes
+/// two or three hashes per entry over the whole log.
+public struct MerkleHash: Sendable, Hashable {
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ digest: SHA256.Digest) {
+        words = digest.withUnsafeBytes { bytes in
+            (
+                bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            )
+        }
+    }
+
+    /// Reads a hash from exactly 32 bytes.
+    /// - Returns: `nil` for any other length.
+    public init?(_ bytes: some DataProtocol) {
+        guard bytes.count == 32 else { return nil }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { _ = bytes.copyBytes(to: $0) }
+        self.words = words
+    }
+
+    /// Reads a hash from exactly 32 bytes in memory.
+    /// - Returns: `nil` for any other length.
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 32 else { return nil }
+        words = (
+            bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        )
+    }
+
+    /// The 32 bytes.
+    public var data: Data { withUnsafeBytes(of: words) { Data($0) } }
+
+    public static func == (a: MerkleHash, b: MerkleHash) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+    }
+
+    /// SHA-256(prefix ‖ a ‖ b), or SHA-256(prefix ‖ b) without `a`.
+    static func combine(_ prefix: UInt8, _ a: MerkleHash?, _ b: MerkleHash) -> MerkleHash {
+        var hasher = SHA256()
+        withUnsafeBytes(of: prefix) { hasher.update(bufferPointer: $0) }
+        if let a { withUnsafeBytes(of: a.words) { hasher.update(bufferPointer: $0) } }
+        withUnsafeBytes(of: b.words) { hasher.update(bufferPointer: $0) }
+        return MerkleHash(hasher.finalize())
+    }
+}
+
+extension Merkle {
+    /// ``nodeHash(_:_:)`` on inline values.
+    public static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash { .combine(0x01, left, right) }
+
+    /// ``chain(_:_:)`` on inline values; `nil` is the empty link before the first entry.
+    public static func chain(_ previous: MerkleHash?, _ leaf: MerkleHash) -> MerkleHash { .combine(0x02, previous, leaf) }
+}
+
 /// The roots of the perfect subtrees that make up an append-only tree, largest first: enough to
 /// append a leaf and compute the root in O(log n), and all the database keeps of the tree's state.
 public struct CompactRange: Sendable, Equatable {
     public private(set) var size: Int = 0
-    public private(set) var hashes: [Data] = []
+    private var nodes: [MerkleHash] = []
 
     public init() {}
 
@@ -159,30 +222,46 @@ public struct CompactRange: Sendable, Equatable {
     public init?(size: Int, packed: Data) {
         guard size >= 0, packed.count % 32 == 0, packed.count / 32 == size.nonzeroBitCount else { return nil }
         self.size = size
-        self.hashes = stride(from: 0, to: packed.count, by: 32).map { Data(packed[packed.startIndex + $0..<packed.startIndex + $0 + 32]) }
+        self.nodes = stride(from: 0, to: packed.count, by: 32).compactMap {
+            MerkleHash(packed[(packed.startIndex + $0)..<(packed.startIndex + $0 + 32)])
+        }
     }
 
+    /// The subtree roots, largest first.
+    public var hashes: [Data] { nodes.map(\.data) }
+
     /// The stored form: the hashes concatenated.
-    public var packed: Data { hashes.reduce(into: Data()) { $0.append($1) } }
+    public var packed: Data { nodes.reduce(into: Data()) { $0.append($1.data) } }
 
     /// Appends one leaf hash.
+    /// - Parameter leaf: 32 bytes. A stored value of another length (only a damaged log has one)
+    ///   goes in as its SHA-256, so the root cannot match any signed one that was computed from
+    ///   real leaf hashes; the verifier reports such an entry by position.
     public mutating func append(_ leaf: Data) {
-        hashes.append(leaf)
+        append(MerkleHash(leaf) ?? MerkleHash(SHA256.hash(data: leaf)))
+    }
+
+    /// Appends one leaf hash.
+    public mutating func append(_ leaf: MerkleHash) {
+        nodes.append(leaf)
         // Merge equal-sized subtrees: one merge per trailing 1-bit of the old size.
         var merges = size
         while merges & 1 == 1 {
-            let right = hashes.removeLast()
-            let left = hashes.removeLast()
-            hashes.append(Merkle.nodeHash(left, right))
+            let right = nodes.removeLast()
+            let left = nodes.removeLast()
+            nodes.append(Merkle.nodeHash(left, right))
             merges >>= 1
         }
         size += 1
     }
 
     /// The tree's root hash.
-    public var root: Data {
-        guard var root = hashes.last else { return Merkle.emptyRoot }
-        for hash in hashes.dropLast().reversed() { root = Merkle.nodeHash(hash, root) }
+    public var root: Data { rootHash?.data ?? Merkle.emptyRoot }
+
+    /// The root as an inline value; `nil` for the empty tree.
+    var rootHash: MerkleHash? {
+        guard var root = nodes.last else { return nil }
+        for hash in nodes.dropLast().reversed() { root = Merkle.nodeHash(hash, root) }
         return root
     }
 }

@@ -82,7 +82,11 @@ public struct LedgerVerifier: Sendable {
         // tree state kept for it; that state must have the signed root at that size.
         let (start, startRange, startChain) = try await LedgerRetention(ledger: Ledger(database: database, clock: SystemClock())).onlineStart()
         var range = startRange
-        var chain = startChain
+        var chain: MerkleHash? = nil
+        if !startChain.isEmpty {
+            chain = MerkleHash(startChain)
+            if chain == nil { note(.checkpointMismatch, start, "the kept chain link at the pruning point is not a hash") }
+        }
         var expected = start
         if start > 0 {
             if let anchor = checkpoints.first(where: { $0.size == start }) {
@@ -96,83 +100,97 @@ public struct LedgerVerifier: Sendable {
             }
             nextCheckpoint = checkpoints.firstIndex { $0.size > start } ?? checkpoints.count
         }
-        // Each batch's entries are checked on every core: the leaf hashes, canonical form and
-        // query columns of entries are independent of one another; only the chain and the tree
-        // are carried from entry to entry.
+        // Batches are read packed (no object per row or value), by position range, two at a time
+        // (each on its own connection or reader thread) while the one before is checked. Each
+        // batch's entries are checked on every core: the leaf hashes, canonical form and query
+        // columns of entries are independent of one another; only the chain and the tree are
+        // carried from entry to entry.
         let database = self.database
-        @Sendable func fetch(from: Int) async throws -> [[StorageValue]] {
-            try await database.readRows(
-                "SELECT seq, time, actor_kind, actor_id, action, merchant_id, token, request_id, body, leaf_hash, chain_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                [Int64(from), Int64(batchSize)])
+        @Sendable func fetch(_ positions: Range<Int>) async throws -> RowBatch {
+            try await database.readBatch(
+                "SELECT seq, time, actor_kind, actor_id, action, merchant_id, token, request_id, body, leaf_hash, chain_hash FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+                [Int64(positions.lowerBound), Int64(positions.upperBound)], columns: 11, expectedRows: positions.count)
         }
         let lanes = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
-        @Sendable func checkAll(_ rows: [[StorageValue]]) async throws -> [CheckedEntry] {
+        @Sendable func checkAll(_ batch: RowBatch) async throws -> [[CheckedEntry]] {
             try await withThrowingTaskGroup(of: (Int, [CheckedEntry]).self) { group in
-                let laneSize = (rows.count + lanes - 1) / lanes
-                for lane in 0..<lanes where lane * laneSize < rows.count {
+                let laneSize = (batch.count + lanes - 1) / lanes
+                for lane in 0..<lanes where lane * laneSize < batch.count {
                     group.addTask {
-                        (lane, try rows[(lane * laneSize)..<min(rows.count, (lane + 1) * laneSize)].map(LedgerVerifier.check))
+                        let rows = (lane * laneSize)..<min(batch.count, (lane + 1) * laneSize)
+                        return (lane, try batch.withView { view in try rows.map { try LedgerVerifier.check(view, row: $0) } })
                     }
                 }
                 var parts = [[CheckedEntry]](repeating: [], count: lanes)
                 for try await (lane, part) in group { parts[lane] = part }
-                return Array(parts.joined())
+                return parts
             }
         }
-        // The next batch is read while this one is checked and chained.
-        let first = expected
-        var pending = Task { try await fetch(from: first) }
-        while true {
-            let rows = try await pending.value
-            guard let last = rows.last else { break }
-            guard let lastSeq = last.first?.integer else { throw LedgerVerifierError.unreadable }
-            pending = Task { try await fetch(from: Int(lastSeq) + 1) }
-            let checked = try await checkAll(rows)
-            for entry in checked {
-                let seq = entry.seq
-                if seq != expected {
-                    note(.missingEntry, expected, "positions \(expected)…\(seq - 1) are missing")
-                    // Carry on from here so later checks still run.
-                    expected = seq
-                }
-                for (kind, detail) in entry.problems { note(kind, seq, detail) }
-                range.append(entry.leaf)
-                chain = Merkle.chain(chain, entry.leaf)
-                if entry.storedChain != chain {
-                    note(.alteredEntry, seq, "the chain link recorded with this entry differs from the recomputed one")
-                }
-                while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
-                    let checkpoint = checkpoints[nextCheckpoint]
-                    if checkpoint.root != range.root {
-                        note(
-                            .checkpointMismatch, lastGood,
-                            "the log up to \(checkpoint.size) no longer has the signed root; the change is at a position from \(lastGood) to \(checkpoint.size - 1)"
-                        )
-                    } else {
-                        lastGood = checkpoint.size
+        // Ranges up to the highest stored position, so a deleted run of entries cannot end the
+        // reading early; then on while entries keep coming (appended during the verification).
+        let highest = try await database.readBatch("SELECT MAX(seq) FROM ledger_entries", [], columns: 1)
+        let bound = max(expected, highest.withView { $0.integer(0, 0) }.map { Int($0) + 1 } ?? 0)
+        var nextStart = expected
+        var pending: [Task<RowBatch, any Error>] = []
+        func readAhead() {
+            let positions = nextStart..<(nextStart + batchSize)
+            pending.append(Task { try await fetch(positions) })
+            nextStart += batchSize
+        }
+        while pending.count < 2, nextStart < bound { readAhead() }
+        if pending.isEmpty { readAhead() }
+        while !pending.isEmpty {
+            let batch = try await pending.removeFirst().value
+            if nextStart < bound || (pending.isEmpty && batch.count > 0) { readAhead() }
+            guard batch.count > 0 else { continue }
+            for part in try await checkAll(batch) {
+                for entry in part {
+                    let seq = entry.seq
+                    if seq != expected {
+                        note(.missingEntry, expected, "positions \(expected)…\(seq - 1) are missing")
+                        // Carry on from here so later checks still run.
+                        expected = seq
                     }
-                    nextCheckpoint += 1
+                    for (kind, detail) in entry.problems { note(kind, seq, detail) }
+                    range.append(entry.leaf)
+                    let link = Merkle.chain(chain, entry.leaf)
+                    chain = link
+                    if entry.storedChain != link {
+                        note(.alteredEntry, seq, "the chain link recorded with this entry differs from the recomputed one")
+                    }
+                    while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
+                        let checkpoint = checkpoints[nextCheckpoint]
+                        if checkpoint.root != range.root {
+                            note(
+                                .checkpointMismatch, lastGood,
+                                "the log up to \(checkpoint.size) no longer has the signed root; the change is at a position from \(lastGood) to \(checkpoint.size - 1)"
+                            )
+                        } else {
+                            lastGood = checkpoint.size
+                        }
+                        nextCheckpoint += 1
+                    }
+                    while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size < range.size {
+                        nextCheckpoint += 1
+                    }
+                    expected = seq + 1
                 }
-                while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size < range.size {
-                    nextCheckpoint += 1
-                }
-                expected = seq + 1
             }
         }
         if let largest = checkpoints.last, largest.size > range.size {
             note(.truncated, range.size, "a checkpoint was signed at size \(largest.size) but the log has \(range.size) entries")
         }
         let (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
-        if state != range || stateChain != chain {
+        if state != range || stateChain != (chain?.data ?? Data()) {
             note(.stateMismatch, min(state.size, range.size), "ledger_state says size \(state.size); the entries make \(range.size)")
         }
         return LedgerReport(size: range.size, root: range.root, checkpointsChecked: checkpoints.count, findings: findings)
     }
 
     /// An entry moved from elsewhere still matches the leaf of its original position.
-    static func findPosition(of body: String, leaf: Data, near seq: Int) -> Int? {
+    static func findPosition(of body: UnsafeBufferPointer<UInt8>, leaf: MerkleHash, near seq: Int) -> Int? {
         for candidate in max(0, seq - 1_000)...(seq + 1_000) where candidate != seq {
-            if Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: Int64(candidate))) == leaf { return candidate }
+            if CanonicalCheck.leafHash(canonical: body, seq: Int64(candidate)) == leaf { return candidate }
         }
         return nil
     }
@@ -181,8 +199,9 @@ public struct LedgerVerifier: Sendable {
 /// What checking one entry on its own found.
 struct CheckedEntry: Sendable {
     let seq: Int
-    let leaf: Data
-    let storedChain: Data
+    let leaf: MerkleHash
+    /// `nil` when the stored link is not a 32-byte value.
+    let storedChain: MerkleHash?
     let problems: [(LedgerFinding.Kind, String)]
 }
 
@@ -197,36 +216,54 @@ extension LedgerVerifier {
     /// Checks what can be checked of one entry without the others: its leaf hash, canonical form
     /// and query columns. Columns in order: seq, time, actor_kind, actor_id, action, merchant_id,
     /// token, request_id, body, leaf_hash, chain_hash.
-    static func check(_ row: [StorageValue]) throws -> CheckedEntry {
-        guard row.count == 11, let seq64 = row[0].integer, let body = row[8].text else { throw LedgerVerifierError.unreadable }
+    static func check(_ view: RowBatch.View, row: Int) throws -> CheckedEntry {
+        guard let seq64 = view.integer(row, 0) else { throw LedgerVerifierError.unreadable }
         let seq = Int(seq64)
         var problems: [(LedgerFinding.Kind, String)] = []
-        let leaf = CanonicalCheck.leafHash(canonical: body, seq: seq64)
-        let storedLeaf = row[9].blob
-        if leaf != storedLeaf {
-            if let storedLeaf, let elsewhere = findPosition(of: body, leaf: storedLeaf, near: seq) {
+        let body = view.type(row, 8) == .text ? view.bytes(row, 8) : nil
+        let text = body ?? UnsafeBufferPointer(start: nil, count: 0)
+        if body == nil { problems.append((.alteredEntry, "the entry is not text")) }
+        let leaf = CanonicalCheck.leafHash(canonical: text, seq: seq64)
+        let storedLeaf = blob(view, row, 9)
+        if body != nil, leaf != storedLeaf {
+            if let storedLeaf, let elsewhere = findPosition(of: text, leaf: storedLeaf, near: seq) {
                 problems.append((.wrongPosition, "the entry stored here was written at position \(elsewhere)"))
             } else {
                 problems.append((.alteredEntry, "the entry does not match its leaf hash"))
             }
         }
-        let columns = CanonicalCheck.Columns(
-            time: row[1].integer, actorKind: row[2].text, actorID: row[3].text, action: row[4].text, merchant: row[5].text, token: row[6].text,
-            requestID: row[7].text)
-        switch CanonicalCheck.check(body, against: columns) {
-        case .matches: break
-        case .columnsDiffer: problems.append((.alteredColumns, "the query columns differ from the entry"))
-        case .undecided:
-            if let entry = LedgerEntry(canonical: body) {
-                let matches =
-                    columns.time == entry.time && columns.actorKind == entry.actor.kind.rawValue && columns.actorID == entry.actor.id
-                    && columns.action == entry.action && columns.merchant == entry.objects["merchant"] && columns.token == entry.objects["token"]
-                    && columns.requestID == entry.requestID
-                if !matches { problems.append((.alteredColumns, "the query columns differ from the entry")) }
-            } else {
-                problems.append((.alteredEntry, "the entry is not in canonical form"))
+        func column(_ index: Int) -> CanonicalCheck.Column {
+            switch view.type(row, index) {
+            case .null: .null
+            case .text: view.bytes(row, index).map { .text($0) } ?? .wrongType
+            default: .wrongType
             }
         }
-        return CheckedEntry(seq: seq, leaf: leaf, storedChain: row[10].blob ?? Data(), problems: problems)
+        let columns = CanonicalCheck.Columns(
+            time: view.integer(row, 1), actorKind: column(2), actorID: column(3), action: column(4), merchant: column(5), token: column(6),
+            requestID: column(7))
+        if body != nil {
+            switch CanonicalCheck.check(text, against: columns) {
+            case .matches: break
+            case .columnsDiffer: problems.append((.alteredColumns, "the query columns differ from the entry"))
+            case .undecided:
+                if let entry = LedgerEntry(canonical: String(decoding: text, as: UTF8.self)) {
+                    let matches =
+                        columns.time == entry.time && columns.actorKind.holds(entry.actor.kind.rawValue) && columns.actorID.holds(entry.actor.id)
+                        && columns.action.holds(entry.action) && columns.merchant.holds(entry.objects["merchant"])
+                        && columns.token.holds(entry.objects["token"]) && columns.requestID.holds(entry.requestID)
+                    if !matches { problems.append((.alteredColumns, "the query columns differ from the entry")) }
+                } else {
+                    problems.append((.alteredEntry, "the entry is not in canonical form"))
+                }
+            }
+        }
+        return CheckedEntry(seq: seq, leaf: leaf, storedChain: blob(view, row, 10), problems: problems)
+    }
+
+    /// A stored 32-byte hash; `nil` for anything else.
+    private static func blob(_ view: RowBatch.View, _ row: Int, _ column: Int) -> MerkleHash? {
+        guard view.type(row, column) == .blob, let bytes = view.bytes(row, column) else { return nil }
+        return MerkleHash(UnsafeRawBufferPointer(bytes))
     }
 }

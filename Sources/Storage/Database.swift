@@ -49,11 +49,12 @@ public enum StorageError: Error, CustomStringConvertible {
 /// PostgreSQL runs on PostgresNIO's connection pool.
 public final class KessaiDatabase: Sendable {
     public let kind: DatabaseKind
-    private let backend: Backend
-    private let logger: Logger
+    let backend: Backend
+    let logger: Logger
 
-    private enum Backend: Sendable {
-        case sqlite(SQLiteConnection, AsyncLock)
+    enum Backend: Sendable {
+        /// The connection, its lock, and the file (`nil` in memory).
+        case sqlite(SQLiteConnection, AsyncLock, path: String?)
         case postgres(PostgresClient, Task<Void, Never>)
     }
 
@@ -73,12 +74,12 @@ public final class KessaiDatabase: Sendable {
         switch location {
         case .sqliteFile(let path):
             let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            let database = KessaiDatabase(kind: .sqlite, backend: .sqlite(connection, AsyncLock()), logger: logger)
+            let database = KessaiDatabase(kind: .sqlite, backend: .sqlite(connection, AsyncLock(), path: path), logger: logger)
             try await database.configureSQLite(file: true)
             return database
         case .sqliteMemory:
             let connection = try await SQLiteConnection.open(storage: .memory, logger: logger)
-            let database = KessaiDatabase(kind: .sqlite, backend: .sqlite(connection, AsyncLock()), logger: logger)
+            let database = KessaiDatabase(kind: .sqlite, backend: .sqlite(connection, AsyncLock(), path: nil), logger: logger)
             try await database.configureSQLite(file: false)
             return database
         case .postgres(let url):
@@ -120,7 +121,7 @@ public final class KessaiDatabase: Sendable {
     /// - Returns: what `body` returns.
     public func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let lock):
+        case .sqlite(let connection, let lock, _):
             await lock.acquire()
             do {
                 let result = try await body(connection.sql(queryLogLevel: nil))
@@ -177,7 +178,7 @@ public final class KessaiDatabase: Sendable {
     /// Closes the connection or the pool.
     public func close() async {
         switch backend {
-        case .sqlite(let connection, let lock):
+        case .sqlite(let connection, let lock, _):
             await lock.acquire()
             try? await connection.close()
             await lock.release()
@@ -241,88 +242,4 @@ private final class RowCounter: Sendable {
     private let count = Mutex(0)
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
-}
-
-/// One column value read by ``KessaiDatabase/readRows(_:_:)``, without any decoding machinery.
-public enum StorageValue: Sendable, Equatable {
-    case integer(Int64)
-    case text(String)
-    case blob(Data)
-    case null
-
-    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
-    public var text: String? { if case .text(let value) = self { value } else { nil } }
-    public var blob: Data? { if case .blob(let value) = self { value } else { nil } }
-}
-
-extension KessaiDatabase {
-    /// Reads rows of a constant query straight from the driver, each as its column values in
-    /// select order. This is for bulk reads where SQLKit's `Decodable` path costs more than the
-    /// work done on the rows (the ledger verifier reads every entry). Placeholders are `$1`, `$2`…
-    /// on both engines, and every value is bound.
-    /// - Parameters:
-    ///   - sql: the statement, a compile-time constant.
-    ///   - binds: integer parameters.
-    /// - Returns: the rows.
-    public func readRows(_ sql: StaticString, _ binds: [Int64]) async throws -> [[StorageValue]] {
-        switch backend {
-        case .sqlite(let connection, let lock):
-            let collected = RowCollector()
-            await lock.acquire()
-            do {
-                try await Self.readSQLite(connection, "\(sql)", binds, into: collected)
-                await lock.release()
-            } catch {
-                await lock.release()
-                throw error
-            }
-            return collected.rows
-        case .postgres(let client, _):
-            var bindings = PostgresBindings(capacity: binds.count)
-            for value in binds { bindings.append(value) }
-            let rows = try await client.query(PostgresQuery(unsafeSQL: "\(sql)", binds: bindings), logger: logger)
-            var result: [[StorageValue]] = []
-            for try await row in rows {
-                var values: [StorageValue] = []
-                values.reserveCapacity(row.count)
-                for cell in row {
-                    guard cell.bytes != nil else {
-                        values.append(.null)
-                        continue
-                    }
-                    switch cell.dataType {
-                    case .int2, .int4, .int8: values.append(.integer(try cell.decode(Int64.self)))
-                    case .bytea: values.append(.blob(Data((try cell.decode(ByteBuffer.self)).readableBytesView)))
-                    default: values.append(.text(try cell.decode(String.self)))
-                    }
-                }
-                result.append(values)
-            }
-            return result
-        }
-    }
-
-    private static func readSQLite(_ connection: SQLiteConnection, _ sql: String, _ binds: [Int64], into collected: RowCollector) async throws {
-        try await connection.query(sql, binds.map { SQLiteData.integer(Int($0)) }) { row in
-            let values = row.columns.map { column -> StorageValue in
-                switch column.data {
-                case .integer(let value): .integer(Int64(value))
-                // No column Kessai reads this way holds a real; a tampered one must not trap
-                // a conversion, so it is passed on as text and fails the checks.
-                case .float(let value): .text(String(value))
-                case .text(let value): .text(value)
-                case .blob(let buffer): .blob(Data(buffer.readableBytesView))
-                case .null: .null
-                }
-            }
-            collected.rows.append(values)
-        }
-    }
-}
-
-/// Rows of one SQLite query. SQLite calls the row callback one row at a time on the one thread
-/// that steps the statement, and the rows are read only after the query has returned, so the
-/// array needs no lock (a lock per row was a tenth of the verifier's time).
-private final class RowCollector: @unchecked Sendable {
-    var rows: [[StorageValue]] = []
 }

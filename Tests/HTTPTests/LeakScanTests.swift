@@ -8,6 +8,17 @@ import Testing
 struct LeakScanTests {
     @Test("after tokenizing every test card, the database files, the logs and the responses hold none of them")
     func scan() async throws {
+        // A three-digit code turns up by chance in about a megabyte of ciphertexts and hashes
+        // every few dozen runs; a code Kessai wrote would be there every time. So a find in the
+        // database files counts when two independent runs (fresh keys, fresh nonces) both have it.
+        let first = try await scanOnce()
+        let second = try await scanOnce()
+        #expect(first.intersection(second).isEmpty, "security codes found in the database files of both runs: \(first.intersection(second).sorted())")
+    }
+
+    /// Tokenizes every test card, checks the logs and responses, and returns the security codes
+    /// found standing alone in the database files.
+    func scanOnce() async throws -> Set<String> {
         try await TestGateway.with(.sqlite) { test in
             let shop = try await test.merchant()
             let responses: [String] = try await test.api { api in
@@ -37,13 +48,14 @@ struct LeakScanTests {
             for name in try FileManager.default.contentsOfDirectory(atPath: test.directory) {
                 files[name + " (after checkpoint)"] = try Data(contentsOf: URL(fileURLWithPath: test.directory + "/" + name))
             }
+            var codesInFiles: Set<String> = []
             let logs = Data(test.logs.all.joined(separator: "\n").utf8)
             #expect(!test.logs.all.isEmpty)
             for card in TestCards.all {
                 let number = Data(card.number.utf8)
                 for (name, data) in files {
                     #expect(data.range(of: number) == nil, "\(card.brand) number in \(name)")
-                    #expect(!DigitScan.containsStandalone(card.cvc, in: data), "\(card.brand) security code in \(name)")
+                    if DigitScan.containsStandalone(card.cvc, in: data) { codesInFiles.insert("\(card.brand) security code in \(name)") }
                 }
                 #expect(logs.range(of: number) == nil, "card number in the logs")
                 #expect(
@@ -56,6 +68,7 @@ struct LeakScanTests {
             }
             // The scan can find what it looks for: the demo data has the last four in clear.
             #expect(files.values.contains { $0.range(of: Data("Scan Test".utf8)) != nil })
+            return codesInFiles
         }
     }
 }

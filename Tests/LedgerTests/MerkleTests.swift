@@ -237,38 +237,38 @@ struct MerkleTests {
         var decided = 0
         for entry in entries {
             let body = entry.canonical
-            let columns = CanonicalCheck.Columns(
+            let columns = TextColumns(
                 time: entry.time, actorKind: entry.actor.kind.rawValue, actorID: entry.actor.id, action: entry.action, merchant: entry.objects["merchant"],
                 token: entry.objects["token"], requestID: entry.requestID)
-            let verdict = CanonicalCheck.check(body, against: columns)
+            let verdict = fastCheck(body, columns)
             #expect(verdict != .columnsDiffer)
             if verdict == .matches { decided += 1 }
             // Every column changed, or dropped, is noticed.
             let changed = [
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time + 1, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: columns.merchant,
                     token: columns.token, requestID: columns.requestID),
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time, actorKind: "system", actorID: columns.actorID, action: columns.action, merchant: columns.merchant, token: columns.token,
                     requestID: columns.requestID),
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time, actorKind: columns.actorKind, actorID: (columns.actorID ?? "") + "x", action: columns.action, merchant: columns.merchant,
                     token: columns.token, requestID: columns.requestID),
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: "vault.tokenize", merchant: columns.merchant,
                     token: columns.token, requestID: columns.requestID),
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: "acct_other",
                     token: columns.token, requestID: columns.requestID),
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: columns.merchant,
                     token: columns.token == nil ? "pm_x" : nil, requestID: columns.requestID),
-                CanonicalCheck.Columns(
+                TextColumns(
                     time: entry.time, actorKind: columns.actorKind, actorID: columns.actorID, action: columns.action, merchant: columns.merchant,
                     token: columns.token, requestID: columns.requestID == nil ? "req_x" : nil),
             ]
             for other in changed where entry.actor.kind != .system || other.actorKind != "system" {
-                #expect(CanonicalCheck.check(body, against: other) != .matches)
+                #expect(fastCheck(body, other) != .matches)
             }
             // A body the full parser refuses is never passed by the fast path.
             let bytes = Array(body.utf8)
@@ -277,21 +277,46 @@ struct MerkleTests {
                     var mutated = bytes
                     mutated[index] = replacement
                     let text = String(decoding: mutated, as: UTF8.self)
-                    if CanonicalCheck.check(text, against: columns) != .undecided {
+                    if fastCheck(text, columns) != .undecided {
                         #expect(LedgerEntry(canonical: text) != nil, "fast path decided on a body the full parser refuses: \(text)")
                     }
                 }
                 var shorter = bytes
                 shorter.remove(at: index)
                 let text = String(decoding: shorter, as: UTF8.self)
-                if CanonicalCheck.check(text, against: columns) != .undecided {
+                if fastCheck(text, columns) != .undecided {
                     #expect(LedgerEntry(canonical: text) != nil, "fast path decided on a body the full parser refuses: \(text)")
                 }
             }
             // The leaf hash is the same as over the built leaf bytes.
-            #expect(CanonicalCheck.leafHash(canonical: body, seq: 41) == Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: 41)))
+            var text = body
+            #expect(text.withUTF8 { CanonicalCheck.leafHash(canonical: $0, seq: 41) }.data == Merkle.leafHash(LedgerEntry.leafBytes(canonical: body, seq: 41)))
         }
         // The plain entries took the fast path; the escaped and non-ASCII ones fell back.
         #expect(decided == 2)
+    }
+
+    /// Query columns as strings, for building cases.
+    struct TextColumns {
+        var time: Int64?
+        var actorKind, actorID, action, merchant, token, requestID: String?
+    }
+
+    /// The fast path over strings: the columns laid out in one buffer, as a bulk read holds them.
+    func fastCheck(_ body: String, _ columns: TextColumns) -> CanonicalCheck.Verdict {
+        var storage: [UInt8] = []
+        let ranges = [columns.actorKind, columns.actorID, columns.action, columns.merchant, columns.token, columns.requestID].map { text -> Range<Int>? in
+            guard let text else { return nil }
+            let start = storage.count
+            storage += Array(text.utf8)
+            return start..<storage.count
+        }
+        let bodyBytes = Array(body.utf8)
+        return storage.withUnsafeBufferPointer { buffer in
+            func column(_ index: Int) -> CanonicalCheck.Column { ranges[index].map { .text(UnsafeBufferPointer(rebasing: buffer[$0])) } ?? .null }
+            let packed = CanonicalCheck.Columns(
+                time: columns.time, actorKind: column(0), actorID: column(1), action: column(2), merchant: column(3), token: column(4), requestID: column(5))
+            return bodyBytes.withUnsafeBufferPointer { CanonicalCheck.check($0, against: packed) }
+        }
     }
 }

@@ -85,7 +85,7 @@ struct TamperTests {
     }
 
     enum Tamper: String, CaseIterable, CustomStringConvertible {
-        case changeField, changeColumn, changeFieldAndFixLeaf, rewriteConsistently, delete, swap, insert, truncate, forgeCheckpoint
+        case changeField, changeColumn, retypeColumn, changeFieldAndFixLeaf, rewriteConsistently, delete, swap, insert, truncate, forgeCheckpoint
         var description: String { rawValue }
     }
 
@@ -110,6 +110,17 @@ struct TamperTests {
             case .changeColumn:
                 try await test.sql { db in try await db.update("ledger_entries").set("merchant_id", to: "acct_someoneelse").where("seq", .equal, target).run() }
                 expected = (.alteredColumns, target)
+            case .retypeColumn:
+                // A column the entry leaves empty (NULL) given a value that is not text: a blob on
+                // SQLite (which keeps a blob's type in a text column), an empty string on PostgreSQL.
+                let row = try await test.gateway.database.withConnection { db in
+                    try await db.select().column("seq").from("ledger_entries").where("token", .is, SQLLiteral.null)
+                        .where("seq", .lessThan, checkpoint.size).orderBy("seq").first()
+                }
+                let seq = try #require(try row?.decode(column: "seq", as: Int.self))
+                let value: any Encodable & Sendable = backend == .postgres ? "" : Data([0x41])
+                try await test.sql { db in try await db.update("ledger_entries").set("token", to: SQLBind(value)).where("seq", .equal, seq).run() }
+                expected = (.alteredColumns, seq)
             case .changeFieldAndFixLeaf:
                 let leaf = Merkle.leafHash(LedgerEntry.leafBytes(canonical: forged, seq: Int64(target)))
                 try await test.sql { db in
