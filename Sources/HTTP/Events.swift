@@ -32,8 +32,8 @@ struct EventRecorder: PaymentEventSink {
             object: PaymentIntentDTO(intent: intent, publicURL: publicURL).json, on: db)
     }
 
-    func record(_ type: PaymentEventType, refund: Refund, on db: any SQLDatabase) async throws {
-        try await record(type, merchant: refund.merchant, livemode: false, objectID: refund.id.rawValue, object: RefundDTO(refund: refund).json, on: db)
+    func record(_ type: PaymentEventType, refund: Refund, livemode: Bool, on db: any SQLDatabase) async throws {
+        try await record(type, merchant: refund.merchant, livemode: livemode, objectID: refund.id.rawValue, object: RefundDTO(refund: refund).json, on: db)
     }
 
     func record(

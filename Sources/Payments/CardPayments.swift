@@ -686,7 +686,7 @@ public struct CardPayments: Sendable {
             intent.amountRefunded += amount
             intent.updated = now
             try await Self.save(intent, on: db)
-            try await events.record(.refundCreated, refund: refund, on: db)
+            try await events.record(.refundCreated, refund: refund, livemode: intent.livemode, on: db)
             return (refund, reference)
         }
         let outcome: OperationOutcome

@@ -571,7 +571,7 @@ public struct CashPayments: Sendable {
                 intent.amountRefunded += amount
                 intent.updated = now
                 try await CardPayments.save(intent, on: db)
-                try await events.record(.refundCreated, refund: refund, on: db)
+                try await events.record(.refundCreated, refund: refund, livemode: intent.livemode, on: db)
                 try await events.record(.chargeRefunded, intent: intent, on: db)
                 return refund
             }
@@ -618,7 +618,7 @@ public struct CashPayments: Sendable {
             intent.amountRefunded += amount
             intent.updated = now
             try await CardPayments.save(intent, on: db)
-            try await events.record(.refundCreated, refund: refund, on: db)
+            try await events.record(.refundCreated, refund: refund, livemode: intent.livemode, on: db)
             return refund
         }
     }

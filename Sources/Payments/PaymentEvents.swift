@@ -17,7 +17,8 @@ public enum PaymentEventType: String, Sendable, CaseIterable {
 /// exists exactly when its change does.
 public protocol PaymentEventSink: Sendable {
     func record(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) async throws
-    func record(_ type: PaymentEventType, refund: Refund, on db: any SQLDatabase) async throws
+    /// Records a refund's event; `livemode` is its payment's (a refund row does not carry it).
+    func record(_ type: PaymentEventType, refund: Refund, livemode: Bool, on db: any SQLDatabase) async throws
     /// The statements ``record(_:intent:on:)`` runs, for a caller that batches them with its
     /// own writes (``SQLKit/SQLDatabase/runWrites(_:)``).
     func writes(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) -> [any SQLExpression]
@@ -27,6 +28,6 @@ public protocol PaymentEventSink: Sendable {
 public struct NoEvents: PaymentEventSink {
     public init() {}
     public func record(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) async throws {}
-    public func record(_ type: PaymentEventType, refund: Refund, on db: any SQLDatabase) async throws {}
+    public func record(_ type: PaymentEventType, refund: Refund, livemode: Bool, on db: any SQLDatabase) async throws {}
     public func writes(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) -> [any SQLExpression] { [] }
 }

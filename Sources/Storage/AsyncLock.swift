@@ -19,4 +19,17 @@ actor AsyncLock {
             waiters.removeFirst().resume()
         }
     }
+
+    /// Runs `body` holding the lock, and releases it whether `body` returns or throws.
+    nonisolated func holding<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await acquire()
+        do {
+            let result = try await body()
+            await release()
+            return result
+        } catch {
+            await release()
+            throw error
+        }
+    }
 }

@@ -122,15 +122,7 @@ public final class KessaiDatabase: Sendable {
     public func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
         case .sqlite(let connection, let lock, _):
-            await lock.acquire()
-            do {
-                let result = try await body(connection.sql(queryLogLevel: nil))
-                await lock.release()
-                return result
-            } catch {
-                await lock.release()
-                throw error
-            }
+            return try await lock.holding { try await body(connection.sql(queryLogLevel: nil)) }
         case .postgres(let client, _):
             return try await client.withConnection { connection in
                 try await body(connection.sql(queryLogLevel: nil))

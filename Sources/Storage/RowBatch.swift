@@ -112,15 +112,7 @@ extension KessaiDatabase {
                 try Self.readSQLiteFile(path: path, sql: text, binds: binds, columns: columns, expectedRows: expectedRows)
             }
         case .sqlite(let connection, let lock, nil):
-            await lock.acquire()
-            do {
-                let batch = try await Self.readSQLiteConnection(connection, "\(sql)", binds, columns: columns)
-                await lock.release()
-                return batch
-            } catch {
-                await lock.release()
-                throw error
-            }
+            return try await lock.holding { try await Self.readSQLiteConnection(connection, "\(sql)", binds, columns: columns) }
         case .postgres(let client, _):
             var bindings = PostgresBindings(capacity: binds.count)
             for value in binds { bindings.append(value) }

@@ -1,10 +1,10 @@
 import KessaiCore
 import KessaiTestSupport
-import Payments
 import SQLKit
 import Testing
 
 @testable import HTTP
+@testable import Payments
 
 @Suite("Webhook fan-out: one delivery per live endpoint of the merchant that takes the event type")
 struct WebhookFanOutTests {
@@ -41,6 +41,26 @@ struct WebhookFanOutTests {
             #expect(perEndpoint[lookalike] == nil && perEndpoint[deleted] == nil && perEndpoint[foreign] == nil)
             #expect(try rows.allSatisfy { try $0.decode(column: "state", as: String.self) == "pending" })
             #expect(Set(try rows.map { try $0.decode(column: "event_id", as: String.self) }).count == 2)
+        }
+    }
+
+    @Test("a refund's event carries its payment's mode", arguments: TestBackend.available)
+    func refundMode(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let recorder = EventRecorder(publicURL: "http://127.0.0.1", clock: test.gateway.clock)
+            for livemode in [true, false] {
+                let refund = Refund(
+                    id: RefundID.random(), merchant: shop.id, paymentIntent: PaymentIntentID.random(), charge: ChargeID.random(), amount: 100,
+                    currency: .jpy, status: .succeeded, reason: nil, metadata: [:], failureReason: nil, created: test.gateway.clock.now())
+                try await test.gateway.database.transaction { db in
+                    try await recorder.record(.refundCreated, refund: refund, livemode: livemode, on: db)
+                }
+                let row = try await test.gateway.database.withConnection { db in
+                    try await db.select().column("livemode").from("events").where("object_id", .equal, refund.id.rawValue).first()
+                }
+                #expect(try row?.decode(column: "livemode", as: Int.self) == (livemode ? 1 : 0))
+            }
         }
     }
 }
