@@ -106,9 +106,9 @@ public struct LedgerVerifier: Sendable {
         // columns of entries are independent of one another; only the chain and the tree are
         // carried from entry to entry.
         let database = self.database
-        @Sendable func fetch(_ positions: Range<Int>) async throws -> RowBatch {
+        @Sendable func fetch(_ positions: ClosedRange<Int>) async throws -> RowBatch {
             try await database.readBatch(
-                "SELECT seq, time, actor_kind, actor_id, action, merchant_id, token, request_id, body, leaf_hash, chain_hash FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+                "SELECT seq, time, actor_kind, actor_id, action, merchant_id, token, request_id, body, leaf_hash, chain_hash FROM ledger_entries WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
                 [Int64(positions.lowerBound), Int64(positions.upperBound)], columns: 11, expectedRows: positions.count)
         }
         let lanes = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
@@ -128,20 +128,34 @@ public struct LedgerVerifier: Sendable {
         }
         // Ranges up to the highest stored position, so a deleted run of entries cannot end the
         // reading early; then on while entries keep coming (appended during the verification).
-        let highest = try await database.readBatch("SELECT MAX(seq) FROM ledger_entries", [], columns: 1)
-        let bound = max(expected, highest.withView { $0.integer(0, 0) }.map { Int($0) + 1 } ?? 0)
-        var nextStart = expected
+        // Positions are attacker-controlled: a range that comes back empty skips straight to the
+        // next stored position (a position moved far ahead must not mean billions of empty
+        // reads), and the ranges end at Int64.max without overflowing.
+        @Sendable func firstStored(from: Int) async throws -> Int? {
+            let next = try await database.readBatch("SELECT MIN(seq) FROM ledger_entries WHERE seq >= $1", [Int64(from)], columns: 1)
+            return next.withView { $0.integer(0, 0) }.map { Int($0) }
+        }
+        let highest = try await database.readBatch("SELECT MAX(seq) FROM ledger_entries", [], columns: 1).withView { $0.integer(0, 0) }.map { Int($0) }
+        func belowHighest(_ position: Int?) -> Bool {
+            guard let position, let highest else { return false }
+            return position <= highest
+        }
+        var nextStart: Int? = expected  // nil: past Int64.max
         var pending: [Task<RowBatch, any Error>] = []
         func readAhead() {
-            let positions = nextStart..<(nextStart + batchSize)
-            pending.append(Task { try await fetch(positions) })
-            nextStart += batchSize
+            guard let start = nextStart else { return }
+            let end = start > Int.max - (batchSize - 1) ? Int.max : start + (batchSize - 1)
+            pending.append(Task { try await fetch(start...end) })
+            nextStart = end == Int.max ? nil : end + 1
         }
-        while pending.count < 2, nextStart < bound { readAhead() }
+        while pending.count < 2, belowHighest(nextStart) { readAhead() }
         if pending.isEmpty { readAhead() }
         while !pending.isEmpty {
             let batch = try await pending.removeFirst().value
-            if nextStart < bound || (pending.isEmpty && batch.count > 0) { readAhead() }
+            if batch.count == 0, let start = nextStart, belowHighest(start) {
+                nextStart = try await firstStored(from: start)
+            }
+            if belowHighest(nextStart) || (pending.isEmpty && batch.count > 0) { readAhead() }
             guard batch.count > 0 else { continue }
             for part in try await checkAll(batch) {
                 for entry in part {
@@ -173,7 +187,7 @@ public struct LedgerVerifier: Sendable {
                     while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size < range.size {
                         nextCheckpoint += 1
                     }
-                    expected = seq + 1
+                    expected = seq == Int.max ? seq : seq + 1
                 }
             }
         }
@@ -189,7 +203,7 @@ public struct LedgerVerifier: Sendable {
 
     /// An entry moved from elsewhere still matches the leaf of its original position.
     static func findPosition(of body: UnsafeBufferPointer<UInt8>, leaf: MerkleHash, near seq: Int) -> Int? {
-        for candidate in max(0, seq - 1_000)...(seq + 1_000) where candidate != seq {
+        for candidate in max(0, seq - 1_000)...(min(seq, Int.max - 1_000) + 1_000) where candidate != seq {
             if CanonicalCheck.leafHash(canonical: body, seq: Int64(candidate)) == leaf { return candidate }
         }
         return nil

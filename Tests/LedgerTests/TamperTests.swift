@@ -85,7 +85,7 @@ struct TamperTests {
     }
 
     enum Tamper: String, CaseIterable, CustomStringConvertible {
-        case changeField, changeColumn, retypeColumn, changeFieldAndFixLeaf, rewriteConsistently, delete, swap, insert, truncate, forgeCheckpoint
+        case changeField, changeColumn, retypeColumn, changeFieldAndFixLeaf, rewriteConsistently, delete, moveFarAhead, swap, insert, truncate, forgeCheckpoint
         var description: String { rawValue }
     }
 
@@ -134,6 +134,11 @@ struct TamperTests {
                 expected = (.checkpointMismatch, 0)
             case .delete:
                 try await test.sql { db in try await db.delete(from: "ledger_entries").where("seq", .equal, target).run() }
+                expected = (.missingEntry, target)
+            case .moveFarAhead:
+                // A position far past the end (the largest there is): verify must neither read
+                // every empty range up to it nor overflow, and still name the hole it left.
+                try await test.sql { db in try await db.update("ledger_entries").set("seq", to: Int64.max).where("seq", .equal, target).run() }
                 expected = (.missingEntry, target)
             case .swap:
                 let (other, otherLeaf, otherRoot) = try await test.row(target + 4)
