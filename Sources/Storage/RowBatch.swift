@@ -108,7 +108,7 @@ extension KessaiDatabase {
         switch backend {
         case .sqlite(_, _, let path?):
             let text = "\(sql)"
-            return try await NIOThreadPool.singleton.runIfActive {
+            return try await Self.bulkReaders.runIfActive {
                 try Self.readSQLiteFile(path: path, sql: text, binds: binds, columns: columns, expectedRows: expectedRows)
             }
         case .sqlite(let connection, let lock, nil):
@@ -136,6 +136,14 @@ extension KessaiDatabase {
             return batch
         }
     }
+
+    /// Threads of their own for bulk reads: SQLiteNIO runs every call of the gateway's connection
+    /// on the shared pool, which a long read must not occupy.
+    private static let bulkReaders: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
 
     /// Steps the statement with the C API on a private read-only connection: each value is
     /// copied once, from SQLite's page into the batch.
