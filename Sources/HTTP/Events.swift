@@ -42,29 +42,33 @@ struct EventRecorder: PaymentEventSink {
         try await db.runWrites(writes(type, merchant: merchant, livemode: livemode, objectID: objectID, object: object, on: db))
     }
 
+    func batchValues(_ type: PaymentEventType, intent: PaymentIntent) -> EventValues {
+        values(
+            type, merchant: intent.merchant, livemode: intent.livemode, objectID: intent.id.rawValue,
+            object: PaymentIntentDTO(intent: intent, publicURL: publicURL).json)
+    }
+
     /// Two statements: the event, and one delivery for each of the merchant's live endpoints
-    /// that takes this type (`*` or the type in its comma-separated `enabled_events`), chosen by
-    /// the database so that no round trip reads the endpoints first.
+    /// that takes this type (``DeliveriesInsert``).
     func writes(
         _ type: PaymentEventType, merchant: MerchantID, livemode: Bool, objectID: String, object: JSONValue, on db: any SQLDatabase
     ) -> [any SQLExpression] {
+        let values = values(type, merchant: merchant, livemode: livemode, objectID: objectID, object: object)
+        return [ConstantExpression(EventInsert.self, values.event), ConstantExpression(DeliveriesInsert.self, values.deliveries)]
+    }
+
+    func values(_ type: PaymentEventType, merchant: MerchantID, livemode: Bool, objectID: String, object: JSONValue) -> EventValues {
         let now = clock.now()
         let id = EventID.random()
-        let event = db.insert(into: "events").columns("id", "merchant_id", "livemode", "type", "object_id", "data", "created_at", "created_ms")
-            .values(
-                SQLBind(id.rawValue), SQLBind(merchant.rawValue), SQLBind(livemode ? 1 : 0), SQLBind(type.rawValue), SQLBind(objectID),
-                SQLBind(object.serialized()), SQLBind(now.unixSeconds), SQLBind(Int64(now.timeIntervalSince1970 * 1000))
-            ).query
-        // A delivery's id is the event's delivery prefix and the endpoint's id: one per pair.
-        let deliveryPrefix = WebhookDeliveryID.random().rawValue + "_"
-        let pattern = "%," + Self.likeEscaped(type.rawValue) + ",%"
-        let deliveries: SQLQueryString = """
-            INSERT INTO webhook_deliveries (id, merchant_id, endpoint_id, event_id, state, attempts, next_attempt_at, created_at) \
-            SELECT \(bind: deliveryPrefix) || id, merchant_id, id, \(bind: id.rawValue), 'pending', 0, \(bind: now.unixSeconds), \(bind: now.unixSeconds) \
-            FROM webhook_endpoints WHERE merchant_id = \(bind: merchant.rawValue) AND deleted_at IS NULL \
-            AND (',' || enabled_events || ',' LIKE '%,*,%' OR ',' || enabled_events || ',' LIKE \(bind: pattern) ESCAPE '!')
-            """
-        return [event, deliveries]
+        return EventValues(
+            event: [
+                .text(id.rawValue), .text(merchant.rawValue), .flag(livemode), .text(type.rawValue), .text(objectID), .text(object.serialized()),
+                .integer(now.unixSeconds), .integer(Int64(now.timeIntervalSince1970 * 1000)),
+            ],
+            deliveries: [
+                .text(WebhookDeliveryID.random().rawValue + "_"), .text(id.rawValue), .integer(now.unixSeconds), .text(merchant.rawValue),
+                .text("%," + Self.likeEscaped(type.rawValue) + ",%"),
+            ])
     }
 
     /// `text` matched literally by `LIKE … ESCAPE '!'` (event types hold `_`).

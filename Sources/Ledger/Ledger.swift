@@ -43,6 +43,19 @@ public struct Ledger: Sendable {
         return db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).query
     }
 
+    /// The insert of one pending entry as a part of a ``Storage/ConstantWriteBatch``; its value
+    /// is ``pendingValues(_:)``.
+    public enum PendingInsert: ConstantStatement {
+        // A NULL body inserts nothing: a batch keeps its shape when there is no entry.
+        public static let text = "INSERT INTO ledger_pending (body) SELECT $1 WHERE $1 IS NOT NULL"
+        public static let parameters: [SQLValue.Kind] = [.text]
+    }
+
+    /// The values of ``PendingInsert`` for an entry (none when `nil` or when nothing is recorded).
+    public func pendingValues(_ entry: LedgerEntry?) -> [SQLValue] {
+        [.text(recording ? entry?.canonical : nil)]
+    }
+
     /// Records an entry in a statement of its own.
     public func record(_ entry: LedgerEntry) async throws {
         try await database.withConnection { db in try await record(entry, on: db) }

@@ -110,22 +110,20 @@ public struct MerchantStore: Sendable {
     public func authenticate(_ presented: String) async throws -> AuthenticatedKey {
         guard let shape = Self.shape(of: presented) else { throw AuthenticationFailure.invalid }
         let digest = try hasher.hash(presented)
-        let row = try await database.withConnection { db in
-            try await db.select().columns("id", "merchant_id", "kind", "mode", "revoked_at").from("api_keys")
-                .where("key_hash", .equal, digest).first()
-        }
+        let row = try await database.withConnection { db in try await db.rows(KeyByHash.self, [.text(digest)]).first }
         guard let row,
-            let kind = APIKeyKind(rawValue: try row.decode(column: "kind", as: String.self)),
-            let mode = APIKeyMode(rawValue: try row.decode(column: "mode", as: String.self)),
+            let kind = APIKeyKind(rawValue: try row.text(2)),
+            let mode = APIKeyMode(rawValue: try row.text(3)),
             kind == shape.kind, mode == shape.mode
         else { throw AuthenticationFailure.invalid }
-        if try row.decode(column: "revoked_at", as: Int64?.self) != nil { throw AuthenticationFailure.revoked }
-        return AuthenticatedKey(
-            id: APIKeyID(rawValue: try row.decode(column: "id", as: String.self)),
-            merchant: MerchantID(rawValue: try row.decode(column: "merchant_id", as: String.self)),
-            kind: kind,
-            mode: mode
-        )
+        if try row.optionalInteger(4) != nil { throw AuthenticationFailure.revoked }
+        return AuthenticatedKey(id: APIKeyID(rawValue: try row.text(0)), merchant: MerchantID(rawValue: try row.text(1)), kind: kind, mode: mode)
+    }
+
+    /// Every API request runs this: a constant statement, prepared once per connection.
+    enum KeyByHash: ConstantStatement {
+        static let text = "SELECT id, merchant_id, kind, mode, revoked_at FROM api_keys WHERE key_hash = $1"
+        static let parameters: [SQLValue.Kind] = [.text]
     }
 
     /// The kind and mode a key claims by its prefix, when it is well formed: `sk_test_`,

@@ -239,7 +239,9 @@ public struct CardPayments: Sendable {
         let attempt = AttemptID.random()
         // One transaction claims the intent (`processing`), reads the card with its ledger
         // entry and records the acquirer attempt; the card is decrypted after it commits.
-        let (claim, opened) = try await vault.revealing(in: database) { db, cards -> (Claim, Vault.ReadCard?) in
+        let isNew: Bool
+        if case .new = target { isNew = true } else { isNew = false }
+        let (claim, opened) = try await vault.revealing(in: database, singleBatch: isNew) { db, cards -> (Claim, Vault.ReadCard?) in
             var intent: PaymentIntent
             switch target {
             case .new(let created):
@@ -281,14 +283,21 @@ public struct CardPayments: Sendable {
             intent.confirmedByKey = confirmation.idempotencyKey
             intent.attemptID = attempt
             intent.updated = now
-            var writes = [Self.attemptInsert(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: now, on: db)]
-            if case .new = target {
-                writes.append(try db.insert(into: "payment_intents").model(PaymentIntentRow(intent), nilEncodingStrategy: .asNil).query)
-                writes += events.writes(.paymentIntentCreated, intent: created, on: db)
+            if isNew {
+                let event = events.batchValues(.paymentIntentCreated, intent: created)
+                try await db.run(
+                    batch: CardStatements.NewIntentClaim.self,
+                    [
+                        CardStatements.attempt(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: now),
+                        CardStatements.intent(try PaymentIntentRow(intent)), event.event, event.deliveries, try cards.entryValues(),
+                    ])
             } else {
-                writes.append(try Self.saving(intent, on: db))
+                let writes = [
+                    Self.attemptInsert(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: now, on: db),
+                    try Self.saving(intent, on: db),
+                ]
+                try await db.runWrites(writes + cards.entryWrites())
             }
-            try await db.runWrites(writes + cards.entryWrites())
             return (.claimed(intent, expMonth: month, expYear: year), read)
         }
         var intent: PaymentIntent
@@ -423,11 +432,37 @@ public struct CardPayments: Sendable {
             logger.error("acquirer authorization failed", metadata: ["payment_intent": "\(intent.id)", "attempt": "\(attempt)", "error": "\(error)"])
             return try await retrieve(intent.id, merchant: intent.merchant) ?? intent
         }
-        let settled = try await settleAuthorization(attempt, outcome: outcome, intent: intent.id, merchant: intent.merchant)
+        let settled = try await settleAuthorization(attempt, outcome: outcome, claimed: intent)
         if throwOnDecline, settled.status == .requiresPaymentMethod, let error = settled.lastPaymentError {
             throw PaymentDeclined(intent: settled, error: error)
         }
         return settled
+    }
+
+    /// Applies an authorization's outcome to the intent that made the attempt, as it was
+    /// claimed: in one guarded write (``CardStatements/AuthorizationSettle``) while the stored
+    /// intent still matches it, which is the rule; the slow way under the intent's lock when
+    /// something changed it meanwhile or the outcome is unknown.
+    func settleAuthorization(_ attempt: AttemptID, outcome: AuthorizationOutcome?, claimed: PaymentIntent) async throws -> PaymentIntent {
+        if let outcome, let method = claimed.paymentMethod, claimed.attemptID == attempt {
+            let now = clock.now()
+            var settled = claimed
+            let (charge, event) = Self.apply(outcome, to: &settled, method: method, acquirer: acquirer.name, now: now)
+            let eventValues = events.batchValues(event, intent: settled)
+            let settledRow = try PaymentIntentRow(settled)
+            let claimedRow = try PaymentIntentRow(claimed)
+            let written = try await database.batch { db in
+                try await db.run(
+                    batch: CardStatements.AuthorizationSettle.self,
+                    [
+                        CardStatements.settle(settledRow, claimed: claimedRow, attempt: attempt),
+                        [.text(Self.isApproved(outcome) ? "succeeded" : "failed"), .integer(now.unixSeconds), .text(attempt.rawValue)],
+                        CardStatements.charge(ChargeRow(charge)), eventValues.event, eventValues.deliveries,
+                    ])
+            }
+            if written { return settled }
+        }
+        return try await settleAuthorization(attempt, outcome: outcome, intent: claimed.id, merchant: claimed.merchant)
     }
 
     /// Applies an authorization's outcome, once: only while its attempt is still pending.
@@ -444,51 +479,62 @@ public struct CardPayments: Sendable {
             guard try await Self.claimAttempt(attempt, succeeded: Self.isApproved(outcome), now: now, on: db), let method = intent.paymentMethod else {
                 return intent
             }
-            intent.attemptID = nil
-            intent.updated = now
-            switch outcome {
-            case .approved(let reference, let captured, let cvc)?:
-                let charge = Charge(
-                    id: ChargeID.random(), merchant: merchant, paymentIntent: id, amount: intent.amount, amountCaptured: captured ? intent.amount : 0,
-                    amountRefunded: 0, currency: intent.currency, status: "succeeded", captured: captured, paymentMethod: method, acquirer: acquirerName,
-                    acquirerReference: reference, cvcCheck: cvc.rawValue, authentication: intent.authentication?.rawValue, failureCode: nil, declineCode: nil,
-                    failureMessage: nil, created: now)
-                intent.latestCharge = charge.id
-                if captured {
-                    intent.status = .succeeded
-                    intent.amountReceived = intent.amount
-                    intent.amountCapturable = 0
-                } else {
-                    intent.status = .requiresCapture
-                    intent.amountCapturable = intent.amount
-                }
-                try await db.runWrites(
-                    [try db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).query, try Self.saving(intent, on: db)]
-                        + events.writes(captured ? .paymentIntentSucceeded : .paymentIntentAmountCapturableUpdated, intent: intent, on: db))
-            case .declined(let decline)?:
-                let charge = Charge(
-                    id: ChargeID.random(), merchant: merchant, paymentIntent: id, amount: intent.amount, amountCaptured: 0, amountRefunded: 0,
-                    currency: intent.currency, status: "failed", captured: false, paymentMethod: method, acquirer: acquirerName, acquirerReference: nil,
-                    cvcCheck: decline.code == "incorrect_cvc" ? "fail" : nil, authentication: intent.authentication?.rawValue, failureCode: decline.code,
-                    declineCode: decline.declineCode, failureMessage: decline.message, created: now)
-                intent.latestCharge = charge.id
-                intent.status = .requiresPaymentMethod
-                intent.paymentMethod = nil
-                intent.lastPaymentError = PaymentError(
-                    type: "card_error", code: decline.code, declineCode: decline.declineCode, message: decline.message, paymentMethod: method.rawValue)
-                try await db.runWrites(
-                    [try db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).query, try Self.saving(intent, on: db)]
-                        + events.writes(.paymentIntentPaymentFailed, intent: intent, on: db))
-            case nil:
+            guard let outcome else {
                 // The acquirer never saw the attempt: nothing was charged; the merchant confirms again.
+                intent.attemptID = nil
+                intent.updated = now
                 intent.status = .requiresConfirmation
                 intent.lastPaymentError = PaymentError(
                     type: "api_error", code: "processing_error", declineCode: nil,
                     message: "The payment could not be completed because the acquirer did not answer. Nothing was charged; confirm again.",
                     paymentMethod: method.rawValue)
                 try await Self.save(intent, on: db)
+                return intent
             }
+            let (charge, event) = Self.apply(outcome, to: &intent, method: method, acquirer: acquirerName, now: now)
+            try await db.runWrites(
+                [try db.insert(into: "charges").model(ChargeRow(charge), nilEncodingStrategy: .asNil).query, try Self.saving(intent, on: db)]
+                    + events.writes(event, intent: intent, on: db))
             return intent
+        }
+    }
+
+    /// What an authorization's outcome makes of the intent that waited on it: its new state,
+    /// the charge to record and the event to emit.
+    static func apply(
+        _ outcome: AuthorizationOutcome, to intent: inout PaymentIntent, method: PaymentMethodID, acquirer: String, now: Date
+    ) -> (Charge, PaymentEventType) {
+        intent.attemptID = nil
+        intent.updated = now
+        switch outcome {
+        case .approved(let reference, let captured, let cvc):
+            let charge = Charge(
+                id: ChargeID.random(), merchant: intent.merchant, paymentIntent: intent.id, amount: intent.amount,
+                amountCaptured: captured ? intent.amount : 0, amountRefunded: 0, currency: intent.currency, status: "succeeded", captured: captured,
+                paymentMethod: method, acquirer: acquirer, acquirerReference: reference, cvcCheck: cvc.rawValue,
+                authentication: intent.authentication?.rawValue, failureCode: nil, declineCode: nil, failureMessage: nil, created: now)
+            intent.latestCharge = charge.id
+            if captured {
+                intent.status = .succeeded
+                intent.amountReceived = intent.amount
+                intent.amountCapturable = 0
+            } else {
+                intent.status = .requiresCapture
+                intent.amountCapturable = intent.amount
+            }
+            return (charge, captured ? .paymentIntentSucceeded : .paymentIntentAmountCapturableUpdated)
+        case .declined(let decline):
+            let charge = Charge(
+                id: ChargeID.random(), merchant: intent.merchant, paymentIntent: intent.id, amount: intent.amount, amountCaptured: 0,
+                amountRefunded: 0, currency: intent.currency, status: "failed", captured: false, paymentMethod: method, acquirer: acquirer,
+                acquirerReference: nil, cvcCheck: decline.code == "incorrect_cvc" ? "fail" : nil, authentication: intent.authentication?.rawValue,
+                failureCode: decline.code, declineCode: decline.declineCode, failureMessage: decline.message, created: now)
+            intent.latestCharge = charge.id
+            intent.status = .requiresPaymentMethod
+            intent.paymentMethod = nil
+            intent.lastPaymentError = PaymentError(
+                type: "card_error", code: decline.code, declineCode: decline.declineCode, message: decline.message, paymentMethod: method.rawValue)
+            return (charge, .paymentIntentPaymentFailed)
         }
     }
 
@@ -891,11 +937,10 @@ public struct CardPayments: Sendable {
     /// The expiry of a merchant's card payment method; `resource_missing` on `payment_method`
     /// when it is not the merchant's.
     static func cardExpiry(_ method: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> (Int, Int) {
-        guard
-            let row = try await db.select().columns("exp_month", "exp_year").from("payment_methods").where("id", .equal, method.rawValue)
-                .where("merchant_id", .equal, merchant.rawValue).first()
-        else { throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method") }
-        return (try row.decode(column: "exp_month", as: Int.self), try row.decode(column: "exp_year", as: Int.self))
+        guard let row = try await db.rows(CardStatements.Expiry.self, [.text(method.rawValue), .text(merchant.rawValue)]).first else {
+            throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method")
+        }
+        return (Int(try row.integer(0)), Int(try row.integer(1)))
     }
 
     static func insertAttempt(
@@ -908,12 +953,9 @@ public struct CardPayments: Sendable {
     static func attemptInsert(
         _ attempt: AttemptID, intent: PaymentIntent, operation: String, amount: Int64, refund: RefundID?, now: Date, on db: any SQLDatabase
     ) -> any SQLExpression {
-        db.insert(into: "acquirer_attempts")
-            .columns("id", "merchant_id", "payment_intent_id", "operation", "amount", "state", "refund_id", "created_at")
-            .values(
-                SQLBind(attempt.rawValue), SQLBind(intent.merchant.rawValue), SQLBind(intent.id.rawValue), SQLBind(operation), SQLBind(amount),
-                SQLBind("pending"), SQLBind(refund?.rawValue), SQLBind(now.unixSeconds)
-            ).query
+        ConstantExpression(
+            CardStatements.AttemptInsert.self,
+            CardStatements.attempt(attempt, intent: intent, operation: operation, amount: amount, refund: refund, now: now))
     }
 
     /// Moves a pending attempt to its final state; `false` when it was settled already. One

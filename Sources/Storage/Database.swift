@@ -122,10 +122,10 @@ public final class KessaiDatabase: Sendable {
     public func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
         case .sqlite(let connection, let lock, _):
-            return try await lock.holding { try await body(connection.sql(queryLogLevel: nil)) }
+            return try await lock.holding { try await body(KessaiConnection(base: connection.sql(queryLogLevel: nil), driver: .sqlite(connection))) }
         case .postgres(let client, _):
             return try await client.withConnection { connection in
-                try await body(connection.sql(queryLogLevel: nil))
+                try await body(KessaiConnection(base: connection.sql(queryLogLevel: nil), driver: .postgres(connection)))
             }
         }
     }
@@ -146,6 +146,19 @@ public final class KessaiDatabase: Sendable {
                 try? await db.run("ROLLBACK")
                 throw error
             }
+        }
+    }
+
+    /// Runs work whose only write is one ``ConstantWriteBatch``. On PostgreSQL that batch is one
+    /// statement, atomic by itself, so no transaction is opened around it (its reads see
+    /// committed rows, as they would in a transaction at PostgreSQL's default isolation); on
+    /// SQLite the batch is several statements, so it runs in a transaction.
+    /// - Parameter body: the work: reads, then the one batch.
+    /// - Returns: what `body` returns, after the batch has committed.
+    public func batch<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch kind {
+        case .postgres: try await withConnection(body)
+        case .sqlite: try await transaction(body)
         }
     }
 

@@ -219,15 +219,20 @@ public struct Vault: Sendable {
     ///   number or why it could not be opened (``VaultError/decryptionFailed(token:)``), so the
     ///   caller can undo what it committed.
     /// - Throws: what the body throws (nothing committed then).
+    ///   - singleBatch: the body's only write is one ``Storage/ConstantWriteBatch`` that takes
+    ///     the entry (``CardReader/entryValues()``), so it needs no transaction of its own on
+    ///     PostgreSQL (``Storage/KessaiDatabase/batch(_:)``).
     public func revealing<T: Sendable>(
-        in database: KessaiDatabase, _ body: @Sendable (any SQLDatabase, CardReader) async throws -> (T, ReadCard?)
+        in database: KessaiDatabase, singleBatch: Bool = false, _ body: @Sendable (any SQLDatabase, CardReader) async throws -> (T, ReadCard?)
     ) async throws -> (T, Result<PAN, any Error>?) {
-        let (result, read) = try await database.transaction { db in
+        let work: @Sendable (any SQLDatabase) async throws -> (T, ReadCard?) = { db in
             let reader = CardReader(vault: self, db: db)
             let (result, read) = try await body(db, reader)
+            // An entry the body did not take: a read is never opened without its entry.
             try await db.runWrites(reader.entryWrites())
             return (result, read)
         }
+        let (result, read) = try await singleBatch ? database.batch(work) : database.transaction(work)
         return (result, read.map { read in Result { try open(read) } })
     }
 
@@ -247,23 +252,33 @@ public struct Vault: Sendable {
         /// the transaction.
         /// - Throws: ``VaultError/notFound`` when the token is not the merchant's.
         public func read(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext) async throws -> ReadCard {
-            guard
-                let row = try await db.select()
-                    .columns("kek_version", "wrapped_key", "ciphertext")
-                    .from("vault_cards")
-                    .where("token", .equal, token.rawValue)
-                    .where("merchant_id", .equal, merchant.rawValue)
-                    .first()
-            else { throw VaultError.notFound }
-            let version = try row.decode(column: "kek_version", as: Int.self)
+            guard let row = try await db.rows(SealedCard.self, [.text(token.rawValue), .text(merchant.rawValue)]).first else {
+                throw VaultError.notFound
+            }
+            let version = Int(try row.integer(0))
             let entry = LedgerEntry(
                 time: vault.clock.now(), actor: context.actor, action: "vault.decrypt",
                 objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
                 purpose: purpose.rawValue, requestID: context.requestID, source: context.source)
             entries.withLock { $0.append(entry) }
-            return ReadCard(
-                token: token, merchant: merchant, version: version, wrapped: try row.decode(column: "wrapped_key", as: Data.self),
-                ciphertext: try row.decode(column: "ciphertext", as: Data.self))
+            return ReadCard(token: token, merchant: merchant, version: version, wrapped: try row.blob(1), ciphertext: try row.blob(2))
+        }
+
+        enum SealedCard: ConstantStatement {
+            static let text = "SELECT kek_version, wrapped_key, ciphertext FROM vault_cards WHERE token = $1 AND merchant_id = $2"
+            static let parameters: [SQLValue.Kind] = [.text, .text]
+        }
+
+        /// The value of a ``Ledger/Ledger/PendingInsert`` for the one read not yet written (a NULL
+        /// body when there is none), for the body's write batch; the entry is handed out once.
+        /// - Throws: ``VaultError/tooManyReads`` when more than one read waits: a batch takes one.
+        public func entryValues() throws -> [SQLValue] {
+            let entry = try entries.withLock { pending -> LedgerEntry? in
+                guard pending.count <= 1 else { throw VaultError.tooManyReads }
+                defer { pending = [] }
+                return pending.first
+            }
+            return vault.ledger.pendingValues(entry)
         }
 
         /// The inserts of the entries not yet written, for the body's own batch of writes on

@@ -13,6 +13,8 @@ public enum VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     case keyFile(String)
     /// No key-encryption key is marked active.
     case noActiveKey
+    /// A write batch takes one card read's ledger entry, and more than one was waiting.
+    case tooManyReads
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case .retiredKeyVersion(let version): "key-encryption key version \(version) is retired"
         case .keyFile(let why): "key file: \(why)"
         case .noActiveKey: "no key-encryption key version is active"
+        case .tooManyReads: "a write batch takes one card read's ledger entry, and more than one was waiting"
         }
     }
 }

@@ -191,15 +191,20 @@ public struct TestAcquirer: AcquirerConnector {
     /// - Returns: whether it was recorded now.
     private func record(_ attempt: AttemptID, kind: RecordedOperation.Kind, reference: String?, amount: Money, decline: Decline?) async throws -> Bool {
         let now = clock.now()
-        return try await database.withConnection { db in
-            try await db.insert(into: "test_acquirer_operations")
-                .columns("attempt_id", "kind", "approved", "reference", "amount", "currency", "error_code", "decline_code", "message", "created_at")
-                .values(
-                    SQLBind(attempt.rawValue), SQLBind(kind.rawValue), SQLBind(decline == nil ? 1 : 0), SQLBind(reference), SQLBind(amount.minorUnits),
-                    SQLBind(amount.currency.code), SQLBind(decline?.code), SQLBind(decline?.declineCode), SQLBind(decline?.message), SQLBind(now.unixSeconds)
-                )
-                .ignoringConflicts(with: "attempt_id").returning("attempt_id").all().count == 1
-        }
+        let values: [SQLValue] = [
+            .text(attempt.rawValue), .text(kind.rawValue), .flag(decline == nil), .text(reference), .integer(amount.minorUnits),
+            .text(amount.currency.code), .text(decline?.code), .text(decline?.declineCode), .text(decline?.message), .integer(now.unixSeconds),
+        ]
+        return try await database.withConnection { db in try await db.rows(RecordOnce.self, values).count == 1 }
+    }
+
+    /// An operation into the books unless its attempt is there already (one statement).
+    enum RecordOnce: ConstantStatement {
+        static let text = """
+            INSERT INTO test_acquirer_operations (attempt_id, kind, approved, reference, amount, currency, error_code, decline_code, \
+            message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id
+            """
+        static let parameters: [SQLValue.Kind] = [.text, .text, .integer, .text, .integer, .text, .text, .text, .text, .integer]
     }
 
     private static func insert(
