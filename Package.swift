@@ -133,6 +133,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "KessaiTestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "VaultTests",
             dependencies: [
                 "Vault", "KessaiTestSupport",

@@ -225,4 +225,72 @@ struct CardPaymentsTests {
             await #expect(throws: APIError.self) { _ = try await payments.cancel(intent.id, merchant: stranger.id, reason: nil) }
         }
     }
+
+    @Test(
+        "an answer settles in one guarded write; an intent updated while the acquirer answered settles under its lock, once, and its event shows it as stored",
+        arguments: TestBackend.available)
+    func settleGuard(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let method = try await tokenize(test, merchant: shop.id, cvc: nil)
+            let payments = test.gateway.payments
+            func claimed(_ intent: PaymentIntent) async throws -> (AttemptID, PaymentIntent) {
+                let attempt = try await claimWithAttempt(test, intent)
+                var claimed = intent
+                claimed.status = .processing
+                claimed.attemptID = attempt
+                return (attempt, claimed)
+            }
+            func attemptState(_ attempt: AttemptID) async throws -> String? {
+                try await test.gateway.database.withConnection { db in
+                    try await db.select().column("state").from("acquirer_attempts").where("id", .equal, attempt.rawValue).first()?
+                        .decode(column: "state", as: String.self)
+                }
+            }
+            let approved = AuthorizationOutcome.approved(reference: "ta_test", captured: true, cvc: .unchecked)
+
+            // Unchanged: the guarded write settles it, and the stored intent is what it returns.
+            let first = try await newIntent(test, merchant: shop.id, method: method)
+            let (attempt, claim) = try await claimed(first)
+            let settled = try await payments.settleAuthorization(attempt, outcome: approved, claimed: claim)
+            let stored = try #require(try await payments.retrieve(first.id, merchant: shop.id))
+            #expect(settled.status == .succeeded && stored.status == .succeeded && stored.amountReceived == 1500 && stored.attemptID == nil)
+            #expect(stored.latestCharge == settled.latestCharge && stored.latestCharge != nil)
+            #expect(try await attemptState(attempt) == "succeeded")
+
+            // Updated while the acquirer answered: the guard does not match; the locked path
+            // settles it with the update kept, and the event shows the update.
+            let second = try await newIntent(test, merchant: shop.id, method: method)
+            let (secondAttempt, secondClaim) = try await claimed(second)
+            var update = CardPayments.IntentUpdate()
+            update.metadata = ["order": "A-42"]
+            _ = try await payments.update(second.id, merchant: shop.id, update)
+            let late = try await payments.settleAuthorization(secondAttempt, outcome: approved, claimed: secondClaim)
+            #expect(late.status == .succeeded && late.metadata == ["order": "A-42"])
+            #expect(try await payments.retrieve(second.id, merchant: shop.id)?.metadata == ["order": "A-42"])
+            let eventData = try await test.gateway.database.withConnection { db in
+                try await db.select().column("data").from("events").where("object_id", .equal, second.id.rawValue)
+                    .where("type", .equal, "payment_intent.succeeded").all().map { try $0.decode(column: "data", as: String.self) }
+            }
+            #expect(eventData.count == 1 && eventData.first?.contains("A-42") == true)
+
+            // A second answer for either attempt changes nothing.
+            _ = try await payments.settleAuthorization(attempt, outcome: approved, claimed: claim)
+            _ = try await payments.settleAuthorization(secondAttempt, outcome: approved, claimed: secondClaim)
+            #expect(try await test.count("charges") == 2)
+
+            // A decline through the guarded write: back to requires_payment_method, one failed charge.
+            let third = try await newIntent(test, merchant: shop.id, method: method)
+            let (thirdAttempt, thirdClaim) = try await claimed(third)
+            let declined = try await payments.settleAuthorization(
+                thirdAttempt, outcome: .declined(Decline(code: "card_declined", declineCode: "generic_decline", message: "Your card was declined.")),
+                claimed: thirdClaim)
+            let storedDecline = try #require(try await payments.retrieve(third.id, merchant: shop.id))
+            #expect(declined.status == .requiresPaymentMethod && storedDecline.status == .requiresPaymentMethod)
+            #expect(storedDecline.paymentMethod == nil && storedDecline.lastPaymentError?.declineCode == "generic_decline")
+            #expect(try await attemptState(thirdAttempt) == "failed")
+            #expect(try await test.count("charges") == 3)
+        }
+    }
+
 }
