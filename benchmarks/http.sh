@@ -32,6 +32,7 @@ trap cleanup EXIT
 echo "== pgbench baseline (tpcb-like, scale 10, 8 clients, ${DURATION}s)" >&2
 createdb -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai pgbench
 pgbench -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai -i -s 10 -q pgbench >/dev/null 2>&1
+psql -q -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai postgres -c CHECKPOINT
 PGBENCH_TPS=$(pgbench -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai -c 8 -j 2 -T "$DURATION" pgbench 2>/dev/null \
   | awk '/^tps/ {print $3; exit}')
 
@@ -39,6 +40,8 @@ run_kessai() {  # $1 = label, rest = extra serve flags
   local label=$1; shift
   local port=18080 dir="$WORK/$label"
   mkdir -p "$dir"
+  # Each run starts after a checkpoint, so none of them pays for the WAL an earlier one wrote.
+  psql -q -h 127.0.0.1 -p "$KESSAI_PG_PORT" -U kessai postgres -c CHECKPOINT
   "$BIN" serve --data-dir "$dir" --port "$port" --log-level warning "$@" >"$dir/out" 2>"$dir/err" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done

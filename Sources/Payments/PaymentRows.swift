@@ -238,12 +238,15 @@ enum RowJSON {
     }
 
     static func encode(_ value: some Encodable) throws -> String {
+        // Most intents carry no metadata: that row value needs no encoder.
+        if let dictionary = value as? [String: String], dictionary.isEmpty { return "{}" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        if text == "{}", let empty = [String: String]() as? T { return empty }
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }
