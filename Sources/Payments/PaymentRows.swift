@@ -247,6 +247,6 @@ enum RowJSON {
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         if text == "{}", let empty = [String: String]() as? T { return empty }
-        try JSONDecoder().decode(type, from: Data(text.utf8))
+        return try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }
