@@ -16,7 +16,8 @@ public import Foundation
 /// On PostgreSQL it is prepared once per connection and then only bound and executed, so the
 /// server parses and plans it once instead of on every call, and no query builder runs on the
 /// way. The text is written once, in PostgreSQL's `$1` notation; SQLite reads the same text with
-/// `?1`. Values are bound only: the text never holds one.
+/// `?1`. Values are bound only: the text never holds one, and holds no `$` followed by a digit
+/// other than a placeholder (batches renumber them, SQLite rewrites them).
 public protocol ConstantStatement: Sendable {
     /// The statement, with `$1`, `$2` … for its values.
     static var text: String { get }
@@ -285,8 +286,9 @@ enum ConstantText {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// A batch part made conditional on the guard's rows (see ``ConstantWriteBatch``); a part
-    /// of another shape is left as it is and shows in the batch tests.
+    /// A batch part made conditional on the guard's rows (see ``ConstantWriteBatch``). A part of
+    /// another shape (no `VALUES (…)` list, no `WHERE`) is left as it is: each batch's tests
+    /// check that all of its parts depend on the guard.
     static func guarded(_ text: String) -> String {
         if text.hasPrefix("INSERT"), let values = text.range(of: " VALUES ("), text.hasSuffix(")") {
             let list = text[values.upperBound..<text.index(before: text.endIndex)]

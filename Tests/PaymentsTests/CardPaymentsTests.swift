@@ -69,6 +69,17 @@ struct CardPaymentsTests {
             #expect(entries.contains { $0.action == "vault.cvc_consumed" && $0.objects["token"] == method.rawValue })
             // The code is gone: nothing is left to consume.
             #expect(try await test.gateway.vault.consumeSecurityCode(token: method, merchant: shop.id, context: .test) == nil)
+
+            // confirm=true claims a new intent in one write batch: the read's entry is in it.
+            let second = try await tokenize(test, merchant: shop.id)
+            var new = CardPayments.NewIntent(amount: 2500, currency: .jpy)
+            new.paymentMethod = second
+            let created = try await test.gateway.payments.createAndConfirm(new, merchant: shop.id, livemode: false, .init(), context: .test)
+            let stored = try #require(try await test.gateway.payments.retrieve(created.id, merchant: shop.id))
+            #expect(created.status == .succeeded && stored.status == .succeeded && stored.amountReceived == 2500)
+            try await test.gateway.ledger.sequenceAll()
+            let after = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry)
+            #expect(after.contains { $0.action == "vault.decrypt" && $0.purpose == "authorization" && $0.objects["token"] == second.rawValue })
         }
     }
 
@@ -248,6 +259,9 @@ struct CardPaymentsTests {
                 }
             }
             let approved = AuthorizationOutcome.approved(reference: "ta_test", captured: true, cvc: .unchecked)
+            // Every write of the settlement depends on its guard (and the final count reads it).
+            let settleText = CardStatements.AuthorizationSettle.text
+            #expect(settleText.components(separatedBy: "FROM g").count - 1 == CardStatements.AuthorizationSettle.parts.count + 1)
 
             // Unchanged: the guarded write settles it, and the stored intent is what it returns.
             let first = try await newIntent(test, merchant: shop.id, method: method)
