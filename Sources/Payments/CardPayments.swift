@@ -273,8 +273,12 @@ public struct CardPayments: Sendable {
                         "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
                     param: "payment_method", status: 400)
             }
-            let (month, year) = try await Self.cardExpiry(method, merchant: merchant, on: db)
-            let read = try await cards.read(token: method, merchant: merchant, purpose: .authorization, context: context)
+            guard
+                let (row, card) = try await cards.read(
+                    joined: CardStatements.ExpiryAndCard.self, token: method, merchant: merchant, purpose: .authorization, context: context)
+            else { throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method") }
+            let (month, year) = (Int(try row.integer(0)), Int(try row.integer(1)))
+            guard let read = card else { throw VaultError.notFound }
             let created = intent
             if let returnURL = confirmation.returnURL { intent.returnURL = returnURL }
             intent.status = .processing

@@ -1,6 +1,7 @@
 import KessaiCore
 import Ledger
 import Storage
+import Vault
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,12 +10,20 @@ import Foundation
 #endif
 
 /// The constant statements of a card payment's path (see ``Storage/ConstantStatement``): a
-/// payment created with `confirm=true` costs the key lookup, two reads and one write batch
+/// payment created with `confirm=true` costs the key lookup, one read (``ExpiryAndCard``) and one write batch
 /// before the acquirer's answer, and one write batch after it.
 enum CardStatements {
     /// The expiry of a merchant's card payment method.
     enum Expiry: ConstantStatement {
         static let text = "SELECT exp_month, exp_year FROM payment_methods WHERE id = $1 AND merchant_id = $2"
+        static let parameters: [SQLValue.Kind] = [.text, .text]
+    }
+
+    /// A card payment method's expiry with its card from the vault, in one round trip.
+    enum ExpiryAndCard: Vault.JoinedCardRead {
+        static let text =
+            "SELECT payment_methods.exp_month, payment_methods.exp_year, \(sealedColumns) FROM payment_methods \(sealedJoin) "
+            + "WHERE payment_methods.id = $1 AND payment_methods.merchant_id = $2"
         static let parameters: [SQLValue.Kind] = [.text, .text]
     }
 

@@ -156,14 +156,31 @@ public struct StatementRow: Sendable {
         return value
     }
 
-    /// A blob column's value.
-    public func blob(_ index: Int) throws -> Data {
+    /// A blob column's value, or `nil` for NULL.
+    public func optionalBlob(_ index: Int) throws -> Data? {
         switch cells {
         case .postgres(let row):
-            do { return try row[index].decode(Data.self) } catch { throw ConstantStatementError.column(index, expected: "a blob") }
+            do { return try row[index].decode(Data?.self) } catch { throw ConstantStatementError.column(index, expected: "a blob") }
         case .sqlite(let values):
-            guard case .blob(let buffer) = values[index] else { throw ConstantStatementError.column(index, expected: "a blob") }
-            return Data(buffer.readableBytesView)
+            switch values[index] {
+            case .null: return nil
+            case .blob(let buffer): return Data(buffer.readableBytesView)
+            default: throw ConstantStatementError.column(index, expected: "a blob")
+            }
+        }
+    }
+
+    /// A blob column's value.
+    public func blob(_ index: Int) throws -> Data {
+        guard let value = try optionalBlob(index) else { throw ConstantStatementError.column(index, expected: "a blob") }
+        return value
+    }
+
+    /// The number of columns.
+    public var count: Int {
+        switch cells {
+        case .postgres(let row): row.count
+        case .sqlite(let values): values.count
         }
     }
 }

@@ -236,6 +236,12 @@ public struct Vault: Sendable {
         return (result, read.map { read in Result { try open(read) } })
     }
 
+    /// A statement that reads a card's ciphertext beside a row of the caller's, saving a
+    /// round trip: its values are the token (`$1`) and the merchant (`$2`), its last three
+    /// columns are ``sealedColumns``, and it reaches the vault only through ``sealedJoin``, so
+    /// the card it returns is the token's, the merchant's, or none.
+    public protocol JoinedCardRead: ConstantStatement {}
+
     /// Reads cards on a transaction of ``Vault/revealing(in:_:)``, keeping each read's ledger
     /// entry until it is written on that transaction.
     public final class CardReader: Sendable {
@@ -252,16 +258,39 @@ public struct Vault: Sendable {
         /// the transaction.
         /// - Throws: ``VaultError/notFound`` when the token is not the merchant's.
         public func read(token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext) async throws -> ReadCard {
-            guard let row = try await db.rows(SealedCard.self, [.text(token.rawValue), .text(merchant.rawValue)]).first else {
-                throw VaultError.notFound
-            }
-            let version = Int(try row.integer(0))
+            guard let row = try await db.rows(SealedCard.self, [.text(token.rawValue), .text(merchant.rawValue)]).first,
+                let read = try sealed(row, token: token, merchant: merchant, purpose: purpose, context: context)
+            else { throw VaultError.notFound }
+            return read
+        }
+
+        /// Reads a card's ciphertext together with a row of the caller's, in one round trip
+        /// (see ``JoinedCardRead``); the decryption that will follow gets its ledger entry on
+        /// the transaction, as with ``read(token:merchant:purpose:context:)``.
+        /// - Returns: `nil` when the statement matched no row; otherwise the row, whose
+        ///   leading columns are the caller's, and the card, `nil` when the vault holds none
+        ///   under the token for the merchant.
+        public func read<S: JoinedCardRead>(
+            joined statement: S.Type, token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext
+        ) async throws -> (row: StatementRow, card: ReadCard?)? {
+            guard let row = try await db.rows(S.self, [.text(token.rawValue), .text(merchant.rawValue)]).first else { return nil }
+            return (row, try sealed(row, token: token, merchant: merchant, purpose: purpose, context: context))
+        }
+
+        /// The card in a row's last three columns (``JoinedCardRead/sealedColumns``), with its
+        /// ledger entry kept; `nil` when they are NULL.
+        private func sealed(
+            _ row: StatementRow, token: PaymentMethodID, merchant: MerchantID, purpose: AccessPurpose, context: AccessContext
+        ) throws -> ReadCard? {
+            let first = row.count - 3
+            guard first >= 0, let version = try row.optionalInteger(first).map(Int.init) else { return nil }
+            let card = ReadCard(token: token, merchant: merchant, version: version, wrapped: try row.blob(first + 1), ciphertext: try row.blob(first + 2))
             let entry = LedgerEntry(
                 time: vault.clock.now(), actor: context.actor, action: "vault.decrypt",
                 objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
                 purpose: purpose.rawValue, requestID: context.requestID, source: context.source)
             entries.withLock { $0.append(entry) }
-            return ReadCard(token: token, merchant: merchant, version: version, wrapped: try row.blob(1), ciphertext: try row.blob(2))
+            return card
         }
 
         enum SealedCard: ConstantStatement {
@@ -375,4 +404,11 @@ public struct Vault: Sendable {
     static func keyContext(_ token: PaymentMethodID, _ merchant: MerchantID, _ version: Int) -> Data {
         Data("kessai-dek-v1|\(token.rawValue)|\(merchant.rawValue)|\(version)".utf8)
     }
+}
+
+extension Vault.JoinedCardRead {
+    /// The vault's columns a joined read selects last: key version, wrapped key, ciphertext.
+    public static var sealedColumns: String { "vault_cards.kek_version, vault_cards.wrapped_key, vault_cards.ciphertext" }
+    /// The join that brings in the token's card for the merchant, or NULLs.
+    public static var sealedJoin: String { "LEFT JOIN vault_cards ON vault_cards.token = $1 AND vault_cards.merchant_id = $2" }
 }

@@ -280,4 +280,46 @@ struct TamperTests {
             #expect(try await decrypts() == before + 1)
         }
     }
+
+    /// A merchant's name beside the card a token names, if the vault holds it for them.
+    enum NameAndCard: Vault.JoinedCardRead {
+        static let text = "SELECT merchants.name, \(sealedColumns) FROM merchants \(sealedJoin) WHERE merchants.id = $2"
+        static let parameters: [SQLValue.Kind] = [.text, .text]
+    }
+
+    @Test("a card read joined to the caller's row gets its entry; a row without a card gets none", arguments: TestBackend.available)
+    func joinedRead(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let tokens = try await populate(test, tokenizations: 1)
+            let owner = try #require(try await test.gateway.merchants.list().first?.merchant.id)
+            let stranger = try await test.merchant("Other Shop").id
+            let vault = test.gateway.vault
+            func decrypts() async throws -> Int {
+                try await vault.ledger.sequenceAll()
+                return try await test.gateway.database.withConnection { db in
+                    try await db.select().column("seq").from("ledger_entries").where("action", .equal, "vault.decrypt").all().count
+                }
+            }
+            let before = try await decrypts()
+            func joined(_ token: PaymentMethodID, _ merchant: MerchantID) async throws -> (name: String?, pan: PAN?) {
+                let (name, opened) = try await vault.revealing(in: test.gateway.database) { _, cards -> (String?, Vault.ReadCard?) in
+                    let read = try await cards.read(joined: NameAndCard.self, token: token, merchant: merchant, purpose: .investigation, context: .test)
+                    return (try read?.row.text(0), read?.card)
+                }
+                return (name, try opened?.get())
+            }
+            // Another merchant's row comes back, without the card: the token is not theirs.
+            let foreign = try await joined(tokens[0], stranger)
+            #expect(foreign.name != nil && foreign.pan == nil)
+            // No row at all.
+            let none = try await joined(tokens[0], MerchantID(rawValue: "acct_none"))
+            #expect(none.name == nil && none.pan == nil)
+            #expect(try await decrypts() == before)
+            // The owner's row with the card, and exactly one entry for it.
+            let own = try await joined(tokens[0], owner)
+            #expect(own.name != nil)
+            #expect(own.pan?.last4.isEmpty == false)
+            #expect(try await decrypts() == before + 1)
+        }
+    }
 }
