@@ -46,7 +46,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     ).register(on: router)
     EventsController(
         database: gateway.database, endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
-        development: gateway.configuration.mode == .development
+        development: gateway.configuration.mode == .development, publicAddressesOnly: gateway.configuration.webhooksPublicOnly
     ).register(on: router)
     return router
 }
@@ -67,7 +67,7 @@ public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
         PaymentsMaintenanceService(gateway: gateway),
         WebhookDeliveryService(
             database: gateway.database, endpoints: gateway.webhookEndpoints, clock: gateway.clock, logger: gateway.logger,
-            retryBase: gateway.configuration.webhookRetryBase),
+            retryBase: gateway.configuration.webhookRetryBase, publicAddressesOnly: gateway.configuration.webhooksPublicOnly),
         IntegrityService(
             integrity: ScriptIntegrity(webRoot: WebRoot.resolve(gateway.configuration.webRoot)), events: gateway.securityEvents,
             interval: gateway.configuration.integrityInterval, logger: gateway.logger)

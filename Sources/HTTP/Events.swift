@@ -213,6 +213,8 @@ struct EventsController: Sendable {
     let reader: ParameterReader
     let idempotency: Idempotency
     let development: Bool
+    /// Endpoint URLs naming a non-public address are refused (``WebhookAddress``).
+    let publicAddressesOnly: Bool
 
     func register(on router: Router<KessaiRequestContext>) {
         router.get("/v1/events", use: listEvents)
@@ -297,6 +299,9 @@ struct EventsController: Sendable {
                 throw APIError.invalid(
                     "url", development ? "url must be an absolute http or https URL." : "url must be an absolute https URL.", code: "url_invalid")
             }
+            if publicAddressesOnly, let host = parsed.host, WebhookAddress.isRefusedOutright(host) {
+                throw APIError.invalid("url", "url must point to a public internet address, not to this machine or a private network.", code: "url_invalid")
+            }
             guard let list = try parameters.object("enabled_events"), !list.isEmpty else { throw APIError.missing("enabled_events") }
             var events: [String] = []
             for (name, value) in list.entries {
@@ -355,15 +360,14 @@ struct WebhookDeliveryService: Service {
     let logger: Logger
     /// The first retry delay; it doubles after each failure.
     let retryBase: TimeInterval
+    /// Send only to public internet addresses, each checked at delivery and connected to as
+    /// checked (``WebhookAddress``); otherwise through one shared client.
+    let publicAddressesOnly: Bool
     static let giveUpAfter: TimeInterval = 3 * 24 * 3600
     static let lease: Int64 = 60
 
     func run() async throws {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
-        // A refused connection is a failed attempt, retried on the delivery schedule, not in a
-        // tight loop inside one attempt.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: Self.clientConfiguration())
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var sent = 0
             do {
@@ -437,10 +441,11 @@ struct WebhookDeliveryService: Service {
             request.headers.add(name: "User-Agent", value: "Kessai/1.0 (+webhooks)")
             request.headers.add(name: "Kessai-Signature", value: Self.signature(body: body, secret: secret, timestamp: timestamp))
             request.body = .bytes(ByteBuffer(string: body))
-            let response = try await client.execute(request, timeout: .seconds(10))
-            status = Int(response.status.code)
-            _ = try? await response.body.collect(upTo: 4096)
-            if !(200..<300).contains(Int(response.status.code)) { failure = "HTTP \(response.status.code)" }
+            let code = try await publicAddressesOnly ? Self.sendPinned(request, url: due.url) : Self.send(request, client: client)
+            status = code
+            if !(200..<300).contains(code) { failure = "HTTP \(code)" }
+        } catch let refused as WebhookAddress.Refused {
+            failure = "refused: \(refused.description)"
         } catch {
             failure = String(String(describing: error).prefix(300))
         }
@@ -473,6 +478,44 @@ struct WebhookDeliveryService: Service {
                 "delivery": "\(due.delivery)", "event": "\(due.event.id)", "type": "\(due.event.type)", "attempt": "\(due.attempt)",
                 "status": "\(status.map(String.init) ?? "none")", "state": "\(state)",
             ])
+    }
+
+    /// Sends a request; its status code (the body is read, up to 4 KiB, and dropped).
+    static func send(_ request: HTTPClientRequest, client: HTTPClient) async throws -> Int {
+        let response = try await client.execute(request, timeout: .seconds(10))
+        _ = try? await response.body.collect(upTo: 4096)
+        return Int(response.status.code)
+    }
+
+    /// Sends a request to the public address its host resolves to, checked
+    /// (``WebhookAddress/checked(_:port:)``), through a client pinned to that address: TLS
+    /// still verifies the certificate for the host's name.
+    /// - Throws: ``WebhookAddress/Refused`` when the host is not public.
+    static func sendPinned(_ request: HTTPClientRequest, url: String) async throws -> Int {
+        guard let parsed = URL(string: url), let host = parsed.host, let scheme = parsed.scheme?.lowercased() else {
+            throw WebhookAddress.Refused(description: "the url has no host")
+        }
+        let address = try await WebhookAddress.checked(host, port: parsed.port ?? (scheme == "https" ? 443 : 80))
+        var configuration = clientConfiguration()
+        configuration.dnsOverride = [host: address]
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        do {
+            let code = try await send(request, client: client)
+            try? await client.shutdown()
+            return code
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// No redirects (a redirect could lead anywhere), 5 s to connect, 10 s to answer.
+    static func clientConfiguration() -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
+        // A refused connection is a failed attempt, retried on the delivery schedule, not in a
+        // tight loop inside one attempt.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
     }
 
     /// `t=…,v1=…` with v1 = hex(HMAC-SHA256(secret, "t.body")).

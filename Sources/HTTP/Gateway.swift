@@ -59,6 +59,11 @@ public struct GatewayConfiguration: Sendable {
     public var idempotencyLease: TimeInterval = 30
     /// Seconds before the first webhook retry; each later retry waits twice as long.
     public var webhookRetryBase: TimeInterval = 60
+    /// Webhooks go only to public internet addresses (``WebhookAddress``); `nil` means in
+    /// production only, so development can send to a receiver on this machine.
+    public var webhookPublicAddressesOnly: Bool?
+    /// Whether webhooks go only to public addresses, as configured or by mode.
+    public var webhooksPublicOnly: Bool { webhookPublicAddressesOnly ?? (mode == .production) }
     /// The folder payment-page scripts are served from (`web/`); nil finds it (``WebRoot``).
     public var webRoot: String?
     /// Seconds between checks of the served scripts against the inventory.

@@ -80,6 +80,7 @@ public struct TestGateway: Sendable {
     public static func with<T: Sendable>(
         _ backend: TestBackend,
         securityCodeLifetime: TimeInterval = 600,
+        configure: (inout GatewayConfiguration) -> Void = { _ in },
         _ body: (TestGateway) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.path + "/kessai-test-" + Base62.random(count: 10)
@@ -89,6 +90,7 @@ public struct TestGateway: Sendable {
         configuration.dataDirectory = directory
         configuration.securityCodeLifetime = securityCodeLifetime
         configuration.databaseConnections = 4
+        configure(&configuration)
         var databaseName: String? = nil
         if backend == .postgres {
             let (url, name) = try await createDatabase()
