@@ -9,6 +9,14 @@ import Storage
 import Testing
 import Vault
 
+/// How many `vault.decrypt` entries the ledger holds, once the pending ones are sequenced.
+func decryptEntries(_ test: TestGateway) async throws -> Int {
+    try await test.gateway.vault.ledger.sequenceAll()
+    return try await test.gateway.database.withConnection { db in
+        try await db.select().column("seq").from("ledger_entries").where("action", .equal, "vault.decrypt").all().count
+    }
+}
+
 /// A ledger with real events in it: merchants, tokenizations, decryptions, failed logins.
 func populate(_ test: TestGateway, tokenizations: Int = 8) async throws -> [PaymentMethodID] {
     let shop = try await test.merchant("Ledger Shop")
@@ -255,12 +263,7 @@ struct TamperTests {
             let tokens = try await populate(test, tokenizations: 1)
             let merchant = try #require(try await test.gateway.merchants.list().first?.merchant.id)
             let vault = test.gateway.vault
-            func decrypts() async throws -> Int {
-                try await vault.ledger.sequenceAll()
-                return try await test.gateway.database.withConnection { db in
-                    try await db.select().column("seq").from("ledger_entries").where("action", .equal, "vault.decrypt").all().count
-                }
-            }
+            func decrypts() async throws -> Int { try await decryptEntries(test) }
             let before = try await decrypts()
             struct Abandoned: Error {}
             // The caller's work fails after the read: nothing is decrypted and the entry is gone
@@ -294,12 +297,7 @@ struct TamperTests {
             let owner = try #require(try await test.gateway.merchants.list().first?.merchant.id)
             let stranger = try await test.merchant("Other Shop").id
             let vault = test.gateway.vault
-            func decrypts() async throws -> Int {
-                try await vault.ledger.sequenceAll()
-                return try await test.gateway.database.withConnection { db in
-                    try await db.select().column("seq").from("ledger_entries").where("action", .equal, "vault.decrypt").all().count
-                }
-            }
+            func decrypts() async throws -> Int { try await decryptEntries(test) }
             let before = try await decrypts()
             func joined(_ token: PaymentMethodID, _ merchant: MerchantID) async throws -> (name: String?, pan: PAN?) {
                 let (name, opened) = try await vault.revealing(in: test.gateway.database) { _, cards -> (String?, Vault.ReadCard?) in
