@@ -239,7 +239,10 @@ public struct Vault: Sendable {
     /// A statement that reads a card's ciphertext beside a row of the caller's, saving a
     /// round trip: its values are the token (`$1`) and the merchant (`$2`), its last three
     /// columns are ``sealedColumns``, and it reaches the vault only through ``sealedJoin``, so
-    /// the card it returns is the token's, the merchant's, or none.
+    /// the card it returns is the token's, the merchant's, or none. Even a statement that broke
+    /// this rule could not open another card under the entry's name: the wrapped key and the
+    /// ciphertext are bound to their token and merchant (``keyContext(_:_:_:)``, the GCM
+    /// associated data), so such a read fails to decrypt.
     public protocol JoinedCardRead: ConstantStatement {}
 
     /// Reads cards on a transaction of ``Vault/revealing(in:_:)``, keeping each read's ledger

@@ -41,6 +41,10 @@ struct WebhookAddressTests {
         #expect(!addresses.isEmpty)
         #expect(!addresses.contains(where: WebhookAddress.isPublic))
         await #expect(throws: WebhookAddress.Refused.self) { _ = try await WebhookAddress.checked("127.0.0.1", port: 443) }
+        // Numeric forms of loopback (inet_aton's) are refused once resolved, whatever registration saw.
+        for host in ["2130706433", "0x7f.1", "127.1"] {
+            await #expect(throws: WebhookAddress.Refused.self, "\(host)") { _ = try await WebhookAddress.checked(host, port: 443) }
+        }
         #expect(try await WebhookAddress.checked("8.8.8.8", port: 443) == "8.8.8.8")
     }
 
