@@ -72,7 +72,8 @@ struct EmbeddingOrigins: Sendable {
                 try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("embedding_origins")
                 .where("merchant_id", .equal, merchant.rawValue).first()?.decode(column: "n", as: Int.self) ?? 0
             guard count < Self.maximumPerMerchant else {
-                throw APIError.invalid("origin", "At most \(Self.maximumPerMerchant) origins may be registered; delete one first.")
+                throw APIError.invalid(
+                    "origin", "At most \(Self.maximumPerMerchant) origins may be registered; delete one first.", code: "embedding_origins_limit_reached")
             }
             let record = Origin(id: EmbeddingOriginID.random().rawValue, origin: origin, created: now.unixSeconds)
             try await db.insert(into: "embedding_origins").columns("id", "merchant_id", "origin", "created_at")
@@ -137,9 +138,11 @@ struct EmbeddingOriginsController: Sendable {
 
     @Sendable func list(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
-        try reader.query(request).allowOnly(["limit"])
+        let query = try reader.query(request)
+        try query.allowOnly(["limit"])
+        let limit = try query.limit()
         let all = try await origins.list(key.merchant)
-        return JSONResponse.make(ListDTO.make(all.map(\.json), hasMore: false, url: "/v1/embedding_origins"))
+        return JSONResponse.make(ListDTO.make(all.prefix(limit).map(\.json), hasMore: all.count > limit, url: "/v1/embedding_origins"))
     }
 
     @Sendable func delete(_ request: Request, context: KessaiRequestContext) async throws -> Response {

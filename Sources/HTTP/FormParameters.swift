@@ -194,6 +194,13 @@ public struct Parameters: Sendable {
         return value
     }
 
+    /// A list's `limit`: 1 to 100, `default` when absent; anything else is refused.
+    public func limit(default value: Int = 10) throws(APIError) -> Int {
+        let limit = try integer("limit", maximumDigits: 3) ?? value
+        guard (1...100).contains(limit) else { throw APIError.invalid(name("limit"), "limit must be between 1 and 100.") }
+        return limit
+    }
+
     /// Each key and string value at this level (for `metadata`).
     public var entries: [(key: String, value: FormValue)] {
         values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
