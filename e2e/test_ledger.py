@@ -39,6 +39,7 @@ def test_verify_query_checkpoint_and_tampering(server, tmp_path):
     verified = server.cli("ledger", "verify", "--checkpoint", str(copy))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert re.search(rf"size {checkpoint['size']} root [0-9a-f]{{64}}", verified.stdout)
+    assert verified.stdout.strip().splitlines()[-1].startswith("ledger verified:")
 
     now = int(time.time()) + 60
     query = server.cli("ledger", "query", "--from", "0", "--to", str(now), "--action", "vault.tokenize", "--json")
@@ -59,6 +60,9 @@ def test_verify_query_checkpoint_and_tampering(server, tmp_path):
     broken = server.cli("ledger", "verify", "--checkpoint", str(copy))
     assert broken.returncode == 1
     assert "TAMPERED: altered_entry at position 4" in broken.stdout
+    # The last line is the verdict, never "verified" under a list of findings.
+    assert broken.stdout.strip().splitlines()[-1].startswith("LEDGER FAILED VERIFICATION")
+    assert "verified" not in broken.stdout.strip().splitlines()[-1]
 
     # Truncation below the off-host checkpoint, with the stored checkpoints deleted too.
     tamper(server, "DELETE FROM ledger_checkpoints")

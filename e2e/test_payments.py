@@ -95,7 +95,10 @@ def test_the_whole_flow_with_the_stripe_library(server):
 
         # The buyer's browser may read its own intent with the publishable key and the client secret.
         seen = stripe.PaymentIntent.retrieve(intent.id, client_secret=intent.client_secret, api_key=server.publishable_key)
-        assert seen.status == "requires_capture"
+        assert seen.status == "requires_capture" and seen.amount == 5000 and seen.client_secret == intent.client_secret
+        # ...but not what the merchant stored for itself (metadata, description, receipt e-mail).
+        assert "metadata" not in seen and "description" not in seen and "receipt_email" not in seen and "latest_charge" not in seen
+        assert stripe.PaymentIntent.retrieve(intent.id, api_key=server.secret_key).metadata["order"] == "1001"
         with pytest.raises(stripe.InvalidRequestError):
             stripe.PaymentIntent.retrieve(intent.id, client_secret=intent.client_secret + "x", api_key=server.publishable_key)
 

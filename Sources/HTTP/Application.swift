@@ -10,9 +10,11 @@ import Vault
 /// - Returns: the router, ready for an application or for tests.
 public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     let router = Router(context: KessaiRequestContext.self)
-    router.add(middleware: RequestMiddleware(strictTransport: gateway.configuration.resolvedPublicURL.hasPrefix("https://")))
+    let refusals = Refusals(events: gateway.securityEvents, failures: gateway.failures, clock: gateway.clock, logger: gateway.logger)
+    let attempts = AttemptLimits(database: gateway.database, policy: gateway.configuration.cardAttempts, clock: gateway.clock)
+    router.add(middleware: RequestMiddleware(strictTransport: gateway.configuration.resolvedPublicURL.hasPrefix("https://"), refusals: refusals))
     let reader = ParameterReader(maximumBodyBytes: gateway.configuration.maximumBodyBytes)
-    let authenticator = Authenticator(merchants: gateway.merchants, ledger: gateway.ledger, clock: gateway.clock)
+    let authenticator = Authenticator(merchants: gateway.merchants, failures: gateway.failures, clock: gateway.clock)
     HealthController(database: gateway.database).register(on: router)
     let idempotency = Idempotency(
         database: gateway.database, keySource: gateway.keySource, clock: gateway.clock, lease: gateway.configuration.idempotencyLease)
@@ -21,7 +23,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     LedgerController(gateway: gateway).register(on: router)
     PaymentIntentsController(
         payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL,
-        cash: gateway.cash
+        cash: gateway.cash, attempts: attempts, refusals: refusals
     ).register(on: router)
     RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, cash: gateway.cash).register(
         on: router)
@@ -42,12 +44,13 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
             database: gateway.database, payments: gateway.payments, events: EventRecorder(publicURL: publicURL, clock: gateway.clock), clock: gateway.clock,
             publicURL: publicURL),
         payments: gateway.payments, paymentMethods: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency,
-        clock: gateway.clock, publicURL: publicURL
+        clock: gateway.clock, publicURL: publicURL, attempts: attempts, refusals: refusals
     ).register(on: router)
     EventsController(
         database: gateway.database, endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
         development: gateway.configuration.mode == .development, publicAddressesOnly: gateway.configuration.webhooksPublicOnly
     ).register(on: router)
+    router.add(middleware: MethodNotAllowed(router: router))
     return router
 }
 
@@ -58,7 +61,8 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
 public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
     var app = Application(
         router: buildRouter(gateway),
-        configuration: .init(address: .hostname(gateway.configuration.host, port: gateway.configuration.port), serverName: "kessai"),
+        server: ConnectionLimits.server(gateway.configuration),
+        configuration: ConnectionLimits.application(gateway.configuration),
         logger: gateway.logger
     )
     app.addServices(
@@ -107,6 +111,7 @@ struct LedgerService: Service {
         var lastSize = (try? await gateway.ledger.checkpoints().last?.size) ?? 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
+                try await gateway.failures.flush()
                 try await gateway.ledger.sequenceAll()
                 let size = try await gateway.ledger.head().size
                 let due = ContinuousClock.now - lastCheckpoint >= .seconds(configuration.checkpointInterval)
@@ -122,6 +127,8 @@ struct LedgerService: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
+        _ = try? await gateway.failures.flush(all: true)
+        _ = try? await gateway.ledger.sequenceAll()
         _ = try? await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: configuration.checkpointCopyFile)
     }
 }

@@ -14,7 +14,8 @@ import Foundation
 /// sends it) and checks the key's kind for the endpoint.
 struct Authenticator: Sendable {
     let merchants: MerchantStore
-    let ledger: Ledger
+    /// Refusals go to the ledger through it: in full up to a limit per source, then counted.
+    let failures: FailureRecorder
     let clock: any KessaiClock
 
     /// Which keys an endpoint accepts.
@@ -61,21 +62,29 @@ struct Authenticator: Sendable {
         }
     }
 
-    /// Logs and records a refused key. The key is named only masked.
+    /// Logs and records a refused key. The key is named only masked; a flood from one source is
+    /// counted rather than written out (``FailureRecorder``), and only what is written is logged.
     private func fail(_ context: KessaiRequestContext, reason: String, hint: String?, key: AuthenticatedKey? = nil) async throws {
+        var objects: [String: String] = [:]
+        if let key {
+            objects = ["merchant": key.merchant.rawValue, "api_key": key.id.rawValue]
+        }
+        let entry = LedgerEntry(
+            time: clock.now(), actor: LedgerActor(.anonymous, hint ?? "none"), action: "auth.failure", objects: objects,
+            requestID: context.requestID.rawValue, source: context.remoteAddress, outcome: reason)
+        guard try await failures.record(entry, subject: Self.prefix(hint)) == .recorded else { return }
         context.logger.warning(
             "authentication failed",
             metadata: [
                 "event": "auth_failure", "reason": .string(reason), "key": .string(hint ?? "none"), "remote": .string(context.remoteAddress),
             ])
-        var objects: [String: String] = [:]
-        if let key {
-            objects = ["merchant": key.merchant.rawValue, "api_key": key.id.rawValue]
-        }
-        try await ledger.record(
-            LedgerEntry(
-                time: clock.now(), actor: LedgerActor(.anonymous, hint ?? "none"), action: "auth.failure", objects: objects,
-                requestID: context.requestID.rawValue, source: context.remoteAddress, outcome: reason))
+    }
+
+    /// The kind of key a hint names, from a fixed set, so made-up keys share one window.
+    static func prefix(_ hint: String?) -> String {
+        guard let hint else { return "none" }
+        let known = ["sk_test", "sk_live", "pk_test", "pk_live", "rk_test", "rk_live", "op"]
+        return known.first { hint.hasPrefix($0 + "_") } ?? "other"
     }
 
     static func presentedKey(_ request: Request) -> String? {

@@ -30,6 +30,9 @@ struct CheckoutController: Sendable {
     let idempotency: Idempotency
     let clock: any KessaiClock
     let publicURL: String
+    /// Caps on card tries per session and per source address.
+    let attempts: AttemptLimits
+    let refusals: Refusals
 
     func register(on router: Router<KessaiRequestContext>) {
         router.post("/v1/checkout/sessions", use: create)
@@ -274,6 +277,13 @@ struct CheckoutController: Sendable {
         }
     }
 
+    /// Expires a session that used up its tries and shows it as expired.
+    func exhausted(_ session: CheckoutSession, language: String) async throws -> Response {
+        _ = try await sessions.expire(session)
+        let expired = try await sessions.find(session.id) ?? session
+        return render(expired, language: language, status: .gone)
+    }
+
     func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
@@ -283,11 +293,36 @@ struct CheckoutController: Sendable {
         let language = Self.language(found, request)
         let en = language == "en"
         guard found.status(now: now) == "open" else { return render(found, language: language, status: .conflict) }
-        let form = try await reader.body(request)
+        let form: Parameters
+        do {
+            form = try await reader.body(request, cardFields: ["cardnumber"])
+        } catch let refusal as CardNumberInFreeText {
+            await refusals.cardNumber(refusal, path: request.uri.path, context: context)
+            let message = en ? "Enter the card number in the card number field only." : "カード番号はカード番号の欄にだけ入力してください。"
+            return render(found, language: language, error: message, name: "", email: "", status: .badRequest)
+        }
         let name = (try? form.string("name")) ?? nil
         let email = (try? form.string("email")) ?? nil
+        guard attempts.allowSource(context.remoteAddress) else {
+            await refusals.attempts("source_rate", object: found.id.rawValue, context: context)
+            let message = en ? "Too many attempts. Wait a minute and try again." : "試行回数が多すぎます。1 分ほど待ってからもう一度お試しください。"
+            return render(found, language: language, error: message, name: name ?? "", email: email ?? "", status: .tooManyRequests)
+        }
+        let tries = try await attempts.count(found.id.rawValue)
+        guard tries <= attempts.policy.perSession else {
+            await refusals.attempts("session_attempts", object: found.id.rawValue, context: context)
+            return try await exhausted(found, language: language)
+        }
         func again(_ message: String) -> Response {
             render(found, language: language, error: message, name: name ?? "", email: email ?? "", status: .init(code: 402))
+        }
+        /// A failed try: the page again, or, after the session's last try, the session expires.
+        func failed(_ message: String) async throws -> Response {
+            guard tries < attempts.policy.perSession else {
+                await refusals.attempts("session_attempts", object: found.id.rawValue, context: context)
+                return try await exhausted(found, language: language)
+            }
+            return again(message)
         }
         // The buyer's form, in the API's words, through the same parser as POST /v1/payment_methods.
         let digits = { (text: String?) in String((text ?? "").unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init)) }
@@ -318,10 +353,10 @@ struct CheckoutController: Sendable {
             context.logger.info("checkout payment declined", metadata: ["checkout_session": "\(found.id)", "code": "\(declined.error.code)"])
             var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
             error.declineCode = declined.error.declineCode
-            return again(Self.message(error, en: en))
+            return try await failed(Self.message(error, en: en))
         } catch let error as APIError {
             context.logger.info("checkout payment refused", metadata: ["checkout_session": "\(found.id)", "code": "\(error.code ?? error.kind.rawValue)"])
-            return again(Self.message(error, en: en))
+            return try await failed(Self.message(error, en: en))
         }
         switch intent.status {
         case .succeeded, .requiresCapture, .processing:

@@ -139,7 +139,7 @@ struct ElementsController: Sendable {
         let query = try reader.query(request)
         var ancestors = "'none'"
         if let raw = try query.string("payment_intent"), let id = PaymentIntentID(parsing: raw), let secret = try query.string("payment_intent_client_secret"),
-            let intent = try await payments.retrieve(id), intent.clientSecret == secret
+            let intent = try await payments.retrieve(id), ConstantTime.equal(intent.clientSecret, secret)
         {
             ancestors = HostedPage.frameAncestors(try await origins.origins(of: intent.merchant))
         }

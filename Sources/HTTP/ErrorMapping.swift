@@ -16,6 +16,8 @@ enum ErrorMapping {
         switch error {
         case let error as APIError:
             return error
+        case let refusal as CardNumberInFreeText:
+            return refusal.apiError
         case let failure as AuthenticationFailure:
             return failure == .revoked
                 ? APIError(kind: .authentication, code: "api_key_expired", message: "The API key provided has been revoked or replaced.", status: 401)
@@ -75,6 +77,8 @@ struct RequestMiddleware: RouterMiddleware {
     typealias Context = KessaiRequestContext
     /// Whether Kessai's public URL is https: then `Strict-Transport-Security` is sent.
     var strictTransport = false
+    /// Where a refused card number in a free-text field becomes a security event.
+    var refusals: Refusals?
 
     static let corsHeaders = "Authorization, Content-Type, Idempotency-Key, Stripe-Version, Stripe-Account"
 
@@ -95,6 +99,7 @@ struct RequestMiddleware: RouterMiddleware {
             do {
                 response = try await next(request, context)
             } catch {
+                if let refusal = error as? CardNumberInFreeText { await refusals?.cardNumber(refusal, path: request.uri.path, context: context) }
                 response = ErrorMapping.response(for: ErrorMapping.apiError(for: error, logger: context.logger))
             }
         }

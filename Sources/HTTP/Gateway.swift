@@ -68,6 +68,17 @@ public struct GatewayConfiguration: Sendable {
     public var webRoot: String?
     /// Seconds between checks of the served scripts against the inventory.
     public var integrityInterval: TimeInterval = 300
+    /// How many refused authentications per source and window are written in full.
+    public var failureRecording = FailureRecorder.Policy()
+    /// Seconds a connection may stay silent — including while its request head arrives — before
+    /// it is closed.
+    public var idleTimeout: TimeInterval = 30
+    /// Seconds a request's body may take to arrive once its head has.
+    public var bodyTimeout: TimeInterval = 30
+    /// Connections one process serves at once; more wait in the listen backlog.
+    public var maximumConnections = 512
+    /// Card tries allowed per PaymentIntent, per checkout session, and per source address a minute.
+    public var cardAttempts = CardAttemptPolicy()
     /// False only to measure the ledger's cost in a benchmark (development mode only).
     public var ledgerRecording = true
 
@@ -89,6 +100,18 @@ public struct GatewayConfiguration: Sendable {
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
+}
+
+/// Card tries allowed before Kessai refuses more (``AttemptLimits``).
+public struct CardAttemptPolicy: Sendable {
+    /// Confirmations of one PaymentIntent.
+    public var perIntent = 10
+    /// Card tries on one checkout session; the session expires when the last one fails.
+    public var perSession = 8
+    /// Tries from a buyer's browser (publishable key, checkout page) per source address a minute.
+    public var perSourcePerMinute = 60
+
+    public init() {}
 }
 
 /// Everything a gateway process holds: the database, the key source, the vault and the stores.
@@ -116,6 +139,8 @@ public struct Gateway: Sendable {
     public let ledger: Ledger
     public let merchants: MerchantStore
     public let operatorTokens: OperatorTokenStore
+    /// Refused authentications, written to the ledger in full up to a limit per source and window.
+    public let failures: FailureRecorder
     public let paymentMethods: PaymentMethodStore
     public let acquirer: TestAcquirer
     public let payments: CardPayments
@@ -163,6 +188,9 @@ public struct Gateway: Sendable {
                 keyRing: keyRing, securityCodes: securityCodes, ledger: ledger, clock: clock,
                 securityCodeLifetime: configuration.securityCodeLifetime
             )
+            // Fingerprints are per merchant; rows from before are converted once (nothing is decrypted).
+            try await vault.migrateMerchantFingerprints(in: database)
+            try await Idempotency.hashClearKeys(database: database, keySource: keySource)
             let merchants = MerchantStore(database: database, hasher: KeySourceHasher(source: keySource), ledger: ledger, clock: clock)
             let acquirer = TestAcquirer(database: database, clock: clock, latency: configuration.testAcquirerLatency)
             let payments = CardPayments(
@@ -172,6 +200,7 @@ public struct Gateway: Sendable {
                 configuration: configuration, database: database, keySource: keySource, vault: vault, ledger: ledger,
                 merchants: merchants,
                 operatorTokens: OperatorTokenStore(database: database, ledger: ledger, clock: clock) { try KeySourceHasher(source: keySource).hash($0) },
+                failures: FailureRecorder(ledger: ledger, clock: clock, policy: configuration.failureRecording),
                 paymentMethods: PaymentMethodStore(database: database, vault: vault, clock: clock),
                 acquirer: acquirer, payments: payments, clock: clock, logger: logger
             )

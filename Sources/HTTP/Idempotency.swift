@@ -34,7 +34,10 @@ extension HTTPField.Name {
 ///
 /// The stored fingerprint of the request is an HMAC under the key source's API-key MAC key
 /// (domain-separated): a request body can hold a card number (tokenization), and an unkeyed hash
-/// of one could be searched.
+/// of one could be searched. The key itself is stored only as an HMAC too (`h1:…`), over the
+/// kind of API key that sent it and the key: a merchant who pastes something sensitive into the
+/// header leaves nothing readable, and a publishable key (public, in every buyer's browser)
+/// cannot claim the keys the merchant's server will use with its secret key.
 struct Idempotency: Sendable {
     let database: KessaiDatabase
     let keySource: any KeySource
@@ -47,12 +50,13 @@ struct Idempotency: Sendable {
     func run(
         _ request: Request, body: ByteBuffer, merchant: MerchantID, _ work: () async throws -> JSONValue
     ) async throws -> Response {
-        guard let key = request.headers[.idempotencyKey] else { return JSONResponse.make(try await work()) }
-        guard !key.isEmpty, key.count <= 255, key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else {
+        guard let presented = request.headers[.idempotencyKey] else { return JSONResponse.make(try await work()) }
+        guard !presented.isEmpty, presented.count <= 255, presented.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else {
             throw APIError(
                 kind: .invalidRequest, code: "idempotency_key_invalid",
                 message: "Idempotency-Key must be 1 to 255 printable ASCII characters.", param: "Idempotency-Key", status: 400)
         }
+        let key = try Self.storedKey(presented, scope: Self.scope(request), keySource: keySource)
         var message = Data("kessai-idempotency-v1\n\(request.method.rawValue) \(request.uri.path)\n".utf8)
         message.append(contentsOf: body.readableBytesView)
         let fingerprint = Hex.encode(try keySource.mac(message, purpose: .apiKeyHash))
@@ -67,8 +71,8 @@ struct Idempotency: Sendable {
             throw APIError(
                 kind: .idempotency, code: "idempotency_key_in_use",
                 message:
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key.prefix(64))' if you meant to execute a different request.",
-                status: 400)
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using another key if you meant to execute a different request.",
+                param: "Idempotency-Key", status: 400)
         case .inFlight:
             throw APIError(
                 kind: .idempotency, code: "idempotency_key_in_use",
@@ -89,6 +93,47 @@ struct Idempotency: Sendable {
             }
             throw error
         }
+    }
+
+    /// Which kind of API key sent the request: keys are scoped by it as well as by merchant.
+    static func scope(_ request: Request) -> String {
+        let presented = Authenticator.presentedKey(request) ?? ""
+        return presented.hasPrefix("pk_") ? "publishable" : "secret"
+    }
+
+    /// What is stored for a presented key: `h1:` and an HMAC of the scope and the key.
+    static func storedKey(_ presented: String, scope: String, keySource: any KeySource) throws -> String {
+        let mac = try keySource.mac(Data("kessai-idempotency-key-v1\n\(scope)\n\(presented)".utf8), purpose: .apiKeyHash)
+        return "h1:" + Hex.encode(mac)
+    }
+
+    /// Replaces keys stored in clear by an earlier version with their HMAC (as a secret key's:
+    /// publishable keys rarely sent one), so that none stays readable. Runs at start.
+    static func hashClearKeys(database: KessaiDatabase, keySource: any KeySource) async throws {
+        try await database.transaction { db in
+            let rows = try await db.select().columns("merchant_id", "idempotency_key").from("idempotency_keys")
+                .where("idempotency_key", .notLike, "h1:%").all()
+            for row in rows {
+                let merchant = try row.decode(column: "merchant_id", as: String.self)
+                let clear = try row.decode(column: "idempotency_key", as: String.self)
+                try await db.update("idempotency_keys").set("idempotency_key", to: try storedKey(clear, scope: "secret", keySource: keySource))
+                    .where("merchant_id", .equal, merchant).where("idempotency_key", .equal, clear).run()
+            }
+            let confirmed = try await db.select().columns("id", "confirmed_by_key").from("payment_intents")
+                .where("confirmed_by_key", .notLike, "h1:%").all()
+            for row in confirmed {
+                let id = try row.decode(column: "id", as: String.self)
+                let clear = try row.decode(column: "confirmed_by_key", as: String.self)
+                try await db.update("payment_intents").set("confirmed_by_key", to: try storedKey(clear, scope: "secret", keySource: keySource))
+                    .where("id", .equal, id).where("confirmed_by_key", .equal, clear).run()
+            }
+        }
+    }
+
+    /// The stored form of this request's `Idempotency-Key`, for a payment that remembers which
+    /// key confirmed it; `nil` without one.
+    func storedKey(_ request: Request) throws -> String? {
+        try request.headers[.idempotencyKey].map { try Self.storedKey($0, scope: Self.scope(request), keySource: keySource) }
     }
 
     enum Claim {

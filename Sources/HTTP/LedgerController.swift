@@ -14,11 +14,12 @@ struct LedgerController: Sendable {
 
     @Sendable func checkpoint(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         guard let presented = Authenticator.presentedKey(request), let _ = try await gateway.operatorTokens.authenticate(presented) else {
-            try await gateway.ledger.record(
+            try await gateway.failures.record(
                 LedgerEntry(
                     time: gateway.clock.now(), actor: LedgerActor(.anonymous, Authenticator.presentedKey(request).map(Authenticator.hint) ?? "none"),
                     action: "auth.failure", objects: ["endpoint": "ledger.checkpoint"], requestID: context.requestID.rawValue,
-                    source: context.remoteAddress, outcome: "invalid_operator_token"))
+                    source: context.remoteAddress, outcome: "invalid_operator_token"),
+                subject: "op")
             throw APIError(kind: .authentication, code: nil, message: "An operator token (op_…) is required.", status: 401)
         }
         guard let latest = try await gateway.ledger.checkpoints().last else {

@@ -7,12 +7,15 @@ struct ParameterReader: Sendable {
     /// The largest body accepted; larger gets 413.
     let maximumBodyBytes: Int
 
-    func body(_ request: Request) async throws -> Parameters {
-        try await bodyAndBytes(request).0
+    /// The body's parameters.
+    /// - Parameter cardFields: the parameters that may carry a card number; in every other name
+    ///   and value a card number is refused (``FreeTextGuard``).
+    func body(_ request: Request, cardFields: Set<String> = []) async throws -> Parameters {
+        try await bodyAndBytes(request, cardFields: cardFields).0
     }
 
     /// The parameters and the raw body (the idempotency fingerprint is taken over the bytes).
-    func bodyAndBytes(_ request: Request) async throws -> (Parameters, ByteBuffer) {
+    func bodyAndBytes(_ request: Request, cardFields: Set<String> = []) async throws -> (Parameters, ByteBuffer) {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maximumBodyBytes {
             throw ErrorMapping.tooLarge
         }
@@ -29,12 +32,17 @@ struct ParameterReader: Sendable {
             throw APIError(
                 kind: .invalidRequest, code: nil, message: "Send parameters as application/x-www-form-urlencoded, as Stripe's libraries do.", status: 415)
         }
-        return (Parameters(try FormValue.parse(buffer.readableBytesView)), buffer)
+        let values = try FormValue.parse(buffer.readableBytesView)
+        try FreeTextGuard.check(values, cardFields: cardFields)
+        if let key = request.headers[.idempotencyKey] { try FreeTextGuard.check(header: "Idempotency-Key", key) }
+        return (Parameters(values), buffer)
     }
 
     func query(_ request: Request) throws -> Parameters {
         guard let query = request.uri.query, !query.isEmpty else { return Parameters([:]) }
         guard query.utf8.count <= maximumBodyBytes else { throw ErrorMapping.tooLarge }
-        return Parameters(try FormValue.parse(Array(query.utf8)))
+        let values = try FormValue.parse(Array(query.utf8))
+        try FreeTextGuard.check(values)
+        return Parameters(values)
     }
 }

@@ -13,6 +13,21 @@ struct PaymentIntentDTO {
     /// Where Kessai's pages are reached from a browser (`next_action` links there).
     let publicURL: String
 
+    /// What a publishable key (with the client secret) may see: what a payment page needs to
+    /// drive the payment, without what the merchant stored for itself (`metadata`,
+    /// `description`, `receipt_email`, the charge and its details).
+    static let publishableFields: Set<String> = [
+        "id", "object", "amount", "automatic_payment_methods", "canceled_at", "cancellation_reason", "capture_method", "client_secret",
+        "confirmation_method", "created", "currency", "last_payment_error", "livemode", "next_action", "payment_method", "payment_method_types",
+        "processing", "setup_future_usage", "shipping", "status",
+    ]
+
+    /// The object for a publishable key: ``publishableFields`` only.
+    var publishableJSON: JSONValue {
+        guard case .object(let members) = json else { return json }
+        return .object(members.filter { Self.publishableFields.contains($0.0) })
+    }
+
     var json: JSONValue {
         var nextAction: JSONValue = nil
         if intent.status == .requiresAction, let stored = intent.nextAction {

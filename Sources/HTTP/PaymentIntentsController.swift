@@ -22,6 +22,9 @@ struct PaymentIntentsController: Sendable {
     let publicURL: String
     /// Konbini, Pay-easy and e-money intents are created and confirmed here.
     let cash: CashPayments
+    /// Caps on card confirmations per intent and per source address.
+    let attempts: AttemptLimits
+    let refusals: Refusals
 
     func register(on router: Router<KessaiRequestContext>) {
         router.post("/v1/payment_intents", use: create)
@@ -35,6 +38,11 @@ struct PaymentIntentsController: Sendable {
 
     func dto(_ intent: PaymentIntent) -> JSONValue { PaymentIntentDTO(intent: intent, publicURL: publicURL).json }
 
+    /// The intent as the key that asked may see it: reduced for a publishable key.
+    func dto(_ intent: PaymentIntent, for key: AuthenticatedKey) -> JSONValue {
+        key.kind == .publishable ? PaymentIntentDTO(intent: intent, publicURL: publicURL).publishableJSON : dto(intent)
+    }
+
     @Sendable func create(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
         let (parameters, body) = try await reader.bodyAndBytes(request)
@@ -45,7 +53,7 @@ struct PaymentIntentsController: Sendable {
             ])
             var new = CardPayments.NewIntent(amount: 0, currency: .jpy)
             new.currency = try Self.currency(parameters)
-            guard let amount = try parameters.integer("amount", maximumDigits: 12) else { throw APIError.missing("amount") }
+            guard let amount = try Self.amount(parameters, currency: new.currency) else { throw APIError.missing("amount") }
             new.amount = try Self.checkAmount(Int64(amount), currency: new.currency)
             new.captureMethod = try Self.captureMethod(parameters) ?? .automatic
             new.paymentMethod = try Self.paymentMethod(parameters)
@@ -85,7 +93,7 @@ struct PaymentIntentsController: Sendable {
                 context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
                 return dto(intent)
             }
-            let confirmation = CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: request.headers[.idempotencyKey])
+            let confirmation = CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: try idempotency.storedKey(request))
             return try await confirmed(key: key, context: context) { access in
                 try await payments.createAndConfirm(new, merchant: key.merchant, livemode: key.livemode, confirmation, context: access)
             }
@@ -99,7 +107,7 @@ struct PaymentIntentsController: Sendable {
         let id = try Self.intentID(context)
         guard let intent = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
         if key.kind == .publishable { try Self.checkClientSecret(try query.string("client_secret"), intent) }
-        return JSONResponse.make(dto(intent))
+        return JSONResponse.make(dto(intent, for: key))
     }
 
     @Sendable func list(_ request: Request, context: KessaiRequestContext) async throws -> Response {
@@ -122,7 +130,7 @@ struct PaymentIntentsController: Sendable {
             ])
             var update = CardPayments.IntentUpdate()
             if parameters.has("currency") { update.currency = try Self.currency(parameters) }
-            if let amount = try parameters.integer("amount", maximumDigits: 12) {
+            if let amount = try Self.amount(parameters, currency: update.currency ?? .jpy) {
                 update.amount = try Self.checkAmount(Int64(amount), currency: update.currency ?? .jpy, checkMaximum: update.currency != nil)
             }
             update.captureMethod = try Self.captureMethod(parameters)
@@ -168,13 +176,14 @@ struct PaymentIntentsController: Sendable {
                     update.receiptEmail = email
                     _ = try await payments.update(id, merchant: key.merchant, update)
                 }
-                return dto(try await cash.confirm(id, merchant: key.merchant, details: details, returnURL: try Self.returnURL(parameters)))
+                return dto(try await cash.confirm(id, merchant: key.merchant, details: details, returnURL: try Self.returnURL(parameters)), for: key)
             }
             if try parameters.object("payment_method_data") != nil {
                 throw APIError.invalid(
                     "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
             }
             try Self.paymentMethodOptions(parameters)
+            try await countAttempt(id, key: key, context: context)
             if let email = try Self.email(parameters, "receipt_email") {
                 var update = CardPayments.IntentUpdate()
                 update.receiptEmail = email
@@ -182,8 +191,21 @@ struct PaymentIntentsController: Sendable {
             }
             let confirmation = CardPayments.Confirmation(
                 paymentMethod: try Self.paymentMethod(parameters), returnURL: try Self.returnURL(parameters),
-                idempotencyKey: request.headers[.idempotencyKey])
+                idempotencyKey: try idempotency.storedKey(request))
             return try await confirmed(id, merchant: key.merchant, confirmation, key: key, context: context)
+        }
+    }
+
+    /// Counts a card confirmation against the intent's cap and, from a buyer's browser
+    /// (publishable key), against the source address's window; refuses past either.
+    func countAttempt(_ id: PaymentIntentID, key: AuthenticatedKey, context: KessaiRequestContext) async throws {
+        if key.kind == .publishable && !attempts.allowSource(context.remoteAddress) {
+            await refusals.attempts("source_rate", object: id.rawValue, context: context)
+            throw AttemptLimits.sourceLimited
+        }
+        guard try await attempts.count(id.rawValue) <= attempts.policy.perIntent else {
+            await refusals.attempts("intent_attempts", object: id.rawValue, context: context)
+            throw AttemptLimits.intentExhausted
         }
     }
 
@@ -204,7 +226,7 @@ struct PaymentIntentsController: Sendable {
         do {
             let intent = try await confirm(access)
             context.logger.info("payment intent confirmed", metadata: ["payment_intent": "\(intent.id)", "status": "\(intent.status.rawValue)"])
-            return dto(intent)
+            return dto(intent, for: key)
         } catch let declined as PaymentDeclined {
             context.logger.info(
                 "card declined",
@@ -215,7 +237,7 @@ struct PaymentIntentsController: Sendable {
             error.declineCode = declined.error.declineCode
             var attachments: [(String, JSONValue)] = []
             if let charge = declined.intent.latestCharge { attachments.append(("charge", .string(charge.rawValue))) }
-            attachments.append(("payment_intent", dto(declined.intent)))
+            attachments.append(("payment_intent", dto(declined.intent, for: key)))
             if let method = declined.error.paymentMethod {
                 attachments.append(("payment_method", .object([("id", .string(method)), ("object", "payment_method"), ("type", "card")])))
             }
@@ -274,9 +296,7 @@ struct PaymentIntentsController: Sendable {
 
     static func checkClientSecret(_ presented: String?, _ intent: PaymentIntent) throws {
         guard let presented else { throw APIError.missing("client_secret") }
-        guard presented.utf8.count == intent.clientSecret.utf8.count,
-            zip(presented.utf8, intent.clientSecret.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
-        else {
+        guard ConstantTime.equal(presented, intent.clientSecret) else {
             throw APIError.invalid(
                 "client_secret", "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
                 code: "payment_intent_invalid_parameter")
@@ -294,6 +314,17 @@ struct PaymentIntentsController: Sendable {
     }
 
     /// Stripe's minimum charge (50 of the unit: ¥50, $0.50, €0.50) and the currency's maximum.
+    /// `amount` as a whole number; a negative one is refused with the range it must be in.
+    static func amount(_ parameters: Parameters, currency: Currency) throws -> Int? {
+        if let text = try parameters.string("amount"), text.hasPrefix("-") {
+            throw APIError.invalid(
+                "amount",
+                "Amount must be a whole number from 50 to \(currency.maximumAmount) \(currency.code), in the currency's smallest unit; negative amounts are not accepted.",
+                code: "amount_too_small")
+        }
+        return try parameters.integer("amount", maximumDigits: 12)
+    }
+
     static func checkAmount(_ amount: Int64, currency: Currency, checkMaximum: Bool = true) throws -> Int64 {
         let minimum: Int64 = 50
         guard amount >= minimum else {

@@ -26,7 +26,7 @@ struct PaymentMethodsController: Sendable {
 
     @Sendable func create(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .publishable)
-        let (parameters, body) = try await reader.bodyAndBytes(request)
+        let (parameters, body) = try await reader.bodyAndBytes(request, cardFields: ["card[number]"])
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
             let tokenization = try CreateRequest.parse(parameters, now: clock.now())
             let method = try await store.tokenize(

@@ -107,7 +107,7 @@ struct SecurityEvents: Sendable {
     /// - Parameters:
     ///   - kind: `script_integrity`, `csp_violation`.
     ///   - detail: what happened, without secrets (URLs are cut at `?`).
-    func record(_ kind: String, detail: [(String, String)], source: String?, requestID: String?) async throws {
+    func record(_ kind: String, detail: [(String, String)], source: String?, requestID: String?, actor: LedgerActor? = nil) async throws {
         let id = SecurityEventID.random()
         let now = clock.now()
         let json = JSONValue.object(detail.map { ($0.0, .string($0.1)) }).serialized()
@@ -118,7 +118,7 @@ struct SecurityEvents: Sendable {
             for (key, value) in detail { objects[key] = value }
             try await ledger.record(
                 LedgerEntry(
-                    time: now, actor: LedgerActor(.system, kind == "csp_violation" ? "csp_report" : "integrity_check"), action: "security.\(kind)",
+                    time: now, actor: actor ?? LedgerActor(.system, kind == "csp_violation" ? "csp_report" : "integrity_check"), action: "security.\(kind)",
                     objects: objects, requestID: requestID, source: source, outcome: "detected"),
                 on: db)
         }

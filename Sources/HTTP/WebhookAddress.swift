@@ -55,12 +55,17 @@ enum WebhookAddress {
     static func isPublic(ipv6 b: [UInt8]) -> Bool {
         guard b.count == 16 else { return false }
         let prefix = b[0..<12]
-        // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, and :: and ::1), 64:ff9b::a.b.c.d (NAT64).
+        // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated), ::a.b.c.d (compatible, and :: and
+        // ::1), 64:ff9b::a.b.c.d (NAT64).
         if prefix.elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]) || prefix.allSatisfy({ $0 == 0 })
+            || prefix.elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0])
             || prefix.elementsEqual([0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0])
         {
             return isPublic(ipv4: Array(b[12..<16]))
         }
+        if b[0..<6].elementsEqual([0, 0x64, 0xff, 0x9b, 0, 1]) { return false }  // local-use NAT64 64:ff9b:1::/48: a local network's
+        if b[0] == 0x20 && b[1] == 0x02 { return isPublic(ipv4: Array(b[2..<6])) }  // 6to4 2002:a.b.c.d::/48
+        if b[0..<4].elementsEqual([0x20, 0x01, 0, 0]) { return false }  // Teredo 2001::/32: a tunnel to an IPv4 host it hides
         if b[0] & 0xfe == 0xfc { return false }  // unique local fc00::/7
         if b[0] == 0xfe && b[1] & 0xc0 == 0x80 { return false }  // link-local fe80::/10
         if b[0] == 0xfe && b[1] & 0xc0 == 0xc0 { return false }  // site-local fec0::/10 (deprecated)

@@ -541,5 +541,19 @@ public enum Schema {
                 """,
             ]
         ),
+        Migration(
+            version: 13,
+            name: "card_attempts",
+            both: [
+                """
+                CREATE TABLE card_attempts (
+                    subject TEXT PRIMARY KEY,
+                    attempts INTEGER NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX card_attempts_updated ON card_attempts (updated_at)",
+            ]
+        ),
     ]
 }

@@ -71,15 +71,33 @@ public struct Vault: Sendable {
         self.securityCodeLifetime = min(max(securityCodeLifetime, 1), Vault.maximumSecurityCodeLifetime)
     }
 
-    /// The keyed fingerprint that identifies the same card number across tokens and merchants.
-    /// - Returns: 16 base-62-ish characters, as Stripe's fingerprints look.
+    /// The internal fingerprint: the same card number gives the same one at every merchant. It
+    /// stays in the vault (`vault_cards.fingerprint`) for Kessai's own "same card anywhere"
+    /// questions, such as the watch list of exposed cards, and is never returned to a merchant.
+    /// - Returns: 16 base-62-ish characters.
     public func fingerprint(of pan: PAN) throws -> String {
-        let mac = try keyRing.source.mac(Data(pan.digits.utf8), purpose: .cardFingerprint)
-        return String(
-            mac.base64EncodedString()
-                .replacingOccurrences(of: "+", with: "")
-                .replacingOccurrences(of: "/", with: "")
-                .prefix(16))
+        Self.shortened(try keyRing.source.mac(Data(pan.digits.utf8), purpose: .cardFingerprint))
+    }
+
+    /// The fingerprint a merchant sees: the internal one keyed again with the merchant's id, so
+    /// the same card has unrelated fingerprints at two shops and a publishable key learns
+    /// nothing it could match elsewhere.
+    /// - Parameters:
+    ///   - global: the internal fingerprint (``fingerprint(of:)``).
+    ///   - merchant: the merchant it is shown to.
+    /// - Returns: 16 base-62-ish characters, as Stripe's fingerprints look.
+    public func merchantFingerprint(global: String, merchant: MerchantID) throws -> String {
+        let message = Data("kessai-merchant-fingerprint-v1\n\(merchant.rawValue)\n\(global)".utf8)
+        return Self.shortened(try keyRing.source.mac(message, purpose: .cardFingerprint))
+    }
+
+    /// The merchant's fingerprint of a card number.
+    public func fingerprint(of pan: PAN, merchant: MerchantID) throws -> String {
+        try merchantFingerprint(global: fingerprint(of: pan), merchant: merchant)
+    }
+
+    static func shortened(_ mac: Data) -> String {
+        String(mac.base64EncodedString().replacingOccurrences(of: "+", with: "").replacingOccurrences(of: "/", with: "").prefix(16))
     }
 
     /// The sealed form of a card number, ready to be written.
@@ -116,7 +134,7 @@ public struct Vault: Sendable {
                 SQLBind(sealed.ciphertext), SQLBind(sealed.fingerprint), SQLBind(clock.now().unixSeconds)
             )
             .run()
-        return StoredCard(token: token, fingerprint: sealed.fingerprint, keyVersion: sealed.version)
+        return StoredCard(token: token, fingerprint: try merchantFingerprint(global: sealed.fingerprint, merchant: merchant), keyVersion: sealed.version)
     }
 
     /// A row to write in the same atomic step as a card (the payment method that shows it).
@@ -138,7 +156,8 @@ public struct Vault: Sendable {
     /// lock), insert the card, insert the companion — so a tokenization costs one round trip
     /// instead of five. If a rotation changed the active version in between, nothing is written
     /// and the card is sealed again under the new one. On SQLite it is one transaction.
-    /// - Parameter companionWithFingerprint: builds the companion once the fingerprint is known.
+    /// - Parameter companionWithFingerprint: builds the companion once the merchant's fingerprint
+    ///   is known.
     public func store(
         _ pan: PAN, token: PaymentMethodID, merchant: MerchantID, context: AccessContext, in database: KessaiDatabase,
         companion companionWithFingerprint: @Sendable (String) -> CompanionRow
@@ -160,7 +179,8 @@ public struct Vault: Sendable {
                 version = try await database.withConnection { db in try await keyRing.activeVersion(on: db) }
             }
             let sealed = try seal(pan, token: token, merchant: merchant, version: version)
-            let companion = companionWithFingerprint(sealed.fingerprint)
+            let shown = try merchantFingerprint(global: sealed.fingerprint, merchant: merchant)
+            let companion = companionWithFingerprint(shown)
             let card: SQLQueryString = """
                 WITH active AS (
                     SELECT version FROM vault_key_versions WHERE version = \(bind: version) AND state = 'active' FOR SHARE
@@ -178,7 +198,7 @@ public struct Vault: Sendable {
             let statement = card + companion.insert + " SELECT \(binds: companion.values) FROM stored_card RETURNING 1 AS stored"
             let stored = try await database.withConnection { db in try await db.countRows(of: statement) }
             if stored == 1 {
-                return StoredCard(token: token, fingerprint: sealed.fingerprint, keyVersion: version)
+                return StoredCard(token: token, fingerprint: shown, keyVersion: version)
             }
             // The version rotated away: learn the new one and seal again.
             _ = try await database.withConnection { db in try await keyRing.activeVersion(on: db) }

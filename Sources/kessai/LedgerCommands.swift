@@ -35,9 +35,13 @@ struct LedgerCommand: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - started
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 for finding in report.findings { say("TAMPERED: \(finding)") }
+                let figures =
+                    "size \(report.size) root \(Hex.encode(report.root)), \(report.checkpointsChecked) checkpoint(s) checked in \(String(format: "%.3f", seconds)) s"
+                // The last line is the verdict, so nobody reads "verified" under a list of findings.
                 say(
-                    "size \(report.size) root \(Hex.encode(report.root)) checkpoints \(report.checkpointsChecked) verified in \(String(format: "%.3f", seconds)) s"
-                )
+                    report.isClean
+                        ? "ledger verified: \(figures)"
+                        : "LEDGER FAILED VERIFICATION: \(report.findings.count) finding(s) above; \(figures). Treat this as a security incident.")
                 return report
             }
             if !report.isClean { throw ExitCode(1) }

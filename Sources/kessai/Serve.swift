@@ -63,6 +63,23 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds between checks of the served scripts against the inventory, 1 to 86400 (KESSAI_INTEGRITY_INTERVAL; default 300).")
     var integrityInterval: Int?
 
+    @Option(
+        name: .customLong("idle-timeout"),
+        help:
+            "Seconds a connection may send nothing complete (a half-sent request head included) before it is closed, 1 to 3600 (KESSAI_IDLE_TIMEOUT; default 30)."
+    )
+    var idleTimeout: Int?
+
+    @Option(
+        name: .customLong("body-timeout"),
+        help: "Seconds a request body may take to arrive after its head, 1 to 3600 (KESSAI_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: Int?
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections served at once by this process, 1 to 100000; more wait in the listen backlog (KESSAI_MAX_CONNECTIONS; default 512).")
+    var maximumConnections: Int?
+
     @Flag(
         name: .customLong("benchmark-without-ledger"),
         help: ArgumentHelp(
@@ -109,6 +126,18 @@ struct Serve: AsyncParsableCommand {
         if let seconds = integrityInterval ?? env["KESSAI_INTEGRITY_INTERVAL"].flatMap(Int.init) {
             guard (1...86_400).contains(seconds) else { throw ValidationError("--integrity-interval must be 1…86400 seconds") }
             configuration.integrityInterval = Double(seconds)
+        }
+        if let seconds = idleTimeout ?? env["KESSAI_IDLE_TIMEOUT"].flatMap(Int.init) {
+            guard (1...3600).contains(seconds) else { throw ValidationError("--idle-timeout must be 1…3600 seconds") }
+            configuration.idleTimeout = Double(seconds)
+        }
+        if let seconds = bodyTimeout ?? env["KESSAI_BODY_TIMEOUT"].flatMap(Int.init) {
+            guard (1...3600).contains(seconds) else { throw ValidationError("--body-timeout must be 1…3600 seconds") }
+            configuration.bodyTimeout = Double(seconds)
+        }
+        if let count = maximumConnections ?? env["KESSAI_MAX_CONNECTIONS"].flatMap(Int.init) {
+            guard (1...100_000).contains(count) else { throw ValidationError("--max-connections must be 1…100000") }
+            configuration.maximumConnections = count
         }
         if benchmarkWithoutLedger {
             guard configuration.mode == .development else { throw ValidationError("--benchmark-without-ledger is refused outside development mode") }

@@ -18,8 +18,14 @@ struct WebhookAddressTests {
             "127.0.0.1", "127.1.2.3", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
             "224.0.0.1", "255.255.255.255", "192.0.2.10", "198.18.0.1", "203.0.113.5", "::", "::1", "fe80::1", "fc00::1", "fd12:3456::1",
             "ff02::1", "2001:db8::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "::127.0.0.1",
+            // IPv4-translated, local-use NAT64, 6to4 of a private address, Teredo (the audit's finding 7).
+            "::ffff:0:127.0.0.1", "::ffff:0:7f00:1", "64:ff9b:1::7f00:1", "64:ff9b:1::808:808", "2002:7f00:1::1", "2002:c0a8:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ]
-        let allowed = ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
+        let allowed = [
+            "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "::ffff:0:8.8.8.8",
+            "2002:808:808::1",
+        ]
         for address in refused {
             #expect(!WebhookAddress.isPublic(try SocketAddress(ipAddress: address, port: 443)), "\(address)")
         }
@@ -55,7 +61,8 @@ struct WebhookAddressTests {
             try await test.api { api in
                 for url in [
                     "http://127.0.0.1:9/hook", "https://169.254.169.254/latest/meta-data/", "https://[::1]/hook", "https://localhost/hook",
-                    "https://10.1.2.3/hook", "https://[::ffff:192.168.0.1]/hook",
+                    "https://10.1.2.3/hook", "https://[::ffff:192.168.0.1]/hook", "https://[64:ff9b:1::7f00:1]:9443/",
+                    "https://[::ffff:0:127.0.0.1]:9443/", "https://[2002:7f00:1::1]/hook",
                 ] {
                     let reply = try await api.post("/v1/webhook_endpoints", key: shop.secret, form: [("url", url), ("enabled_events[]", "*")])
                     #expect(reply.status == 400, "\(url)")

@@ -5,6 +5,12 @@ public enum TestCards {
         public let number: String
         public let brand: String
         public let cvc: String
+
+        public init(number: String, brand: String, cvc: String) {
+            self.number = number
+            self.brand = brand
+            self.cvc = cvc
+        }
     }
 
     public static let all: [Card] = [

@@ -15,7 +15,7 @@ struct PaymentMethodStoreTests {
             billingDetails: BillingDetails(name: "Hanako Sato", email: "hanako@example.jp"), metadata: metadata)
     }
 
-    @Test("tokenize stores one vault row and one payment method with the same fingerprint", arguments: TestBackend.available)
+    @Test("tokenize stores one vault row and one payment method with the merchant's fingerprint of it", arguments: TestBackend.available)
     func tokenize(backend: TestBackend) async throws {
         try await TestGateway.with(backend) { test in
             let shop = try await test.merchant()
@@ -23,7 +23,7 @@ struct PaymentMethodStoreTests {
             let method = try await store.tokenize(try request(metadata: ["order": "1"]), merchant: shop.id, livemode: false, context: .test)
             #expect(method.card.last4 == "4242")
             #expect(method.card.cvcCheck == .unchecked)
-            #expect(method.card.fingerprint == (try test.gateway.vault.fingerprint(of: PAN(TestCards.visa.number))))
+            #expect(method.card.fingerprint == (try test.gateway.vault.fingerprint(of: PAN(TestCards.visa.number), merchant: shop.id)))
             let read = try await store.retrieve(method.id, merchant: shop.id)
             #expect(read == method)
             #expect(read?.metadata == ["order": "1"])
