@@ -4,6 +4,7 @@ import KessaiCore
 import Logging
 import Merchants
 import NIOCore
+import Payments
 import Vault
 
 extension HTTPField.Name {
@@ -18,6 +19,12 @@ enum ErrorMapping {
             return error
         case let refusal as CardNumberInFreeText:
             return refusal.apiError
+        case let illegal as IllegalTransition:
+            // A race between two requests on one intent (the flows exclude the rest): the caller may retry.
+            logger.warning("refused a PaymentIntent transition", metadata: ["from": .string(illegal.from.rawValue), "to": .string(illegal.to.rawValue)])
+            return APIError(
+                kind: .invalidRequest, code: "payment_intent_unexpected_state",
+                message: "This PaymentIntent changed while the request ran (it is \(illegal.from.rawValue) now). Retrieve it and try again.", status: 409)
         case let failure as AuthenticationFailure:
             return failure == .revoked
                 ? APIError(kind: .authentication, code: "api_key_expired", message: "The API key provided has been revoked or replaced.", status: 401)

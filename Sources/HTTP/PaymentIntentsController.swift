@@ -320,7 +320,7 @@ struct PaymentIntentsController: Sendable {
             throw APIError.invalid(
                 "amount",
                 "Amount must be a whole number from 50 to \(currency.maximumAmount) \(currency.code), in the currency's smallest unit; negative amounts are not accepted.",
-                code: "amount_too_small")
+                code: "parameter_invalid_integer")
         }
         return try parameters.integer("amount", maximumDigits: 12)
     }

@@ -45,7 +45,8 @@ public struct PaymentIntent: Sendable, Equatable {
     public var livemode: Bool
     public var amount: Int64
     public var currency: Currency
-    public var status: Status
+    /// Changed only through ``move(to:)``, which follows ``Status/transitions``.
+    public private(set) var status: Status
     public var captureMethod: CaptureMethod
     public var paymentMethod: PaymentMethodID?
     public var paymentMethodTypes: [String]
@@ -77,6 +78,51 @@ public struct PaymentIntent: Sendable, Equatable {
 
     /// Whether the capture happens with the authorization.
     public var capturesImmediately: Bool { captureMethod != .manual }
+
+    /// Moves the intent to `next`, if the lifecycle allows it (``Status/transitions``).
+    /// - Throws: ``IllegalTransition`` otherwise, and the intent is unchanged.
+    public mutating func move(to next: Status) throws(IllegalTransition) {
+        guard status.canMove(to: next) else { throw IllegalTransition(from: status, to: next) }
+        status = next
+    }
+
+    /// An intent as it is created or read back (the status is taken as stored).
+    init(
+        id: PaymentIntentID, merchant: MerchantID, livemode: Bool, amount: Int64, currency: Currency, status: Status, captureMethod: CaptureMethod,
+        paymentMethod: PaymentMethodID?, paymentMethodTypes: [String], description: String?, metadata: [String: String], receiptEmail: String?,
+        clientSecret: String, amountCapturable: Int64, amountReceived: Int64, amountRefunded: Int64, latestCharge: ChargeID?,
+        lastPaymentError: PaymentError?, cancellationReason: CancellationReason?, canceledAt: Date?, returnURL: String?, challengeID: String?,
+        authentication: AuthenticationResult?, attemptID: AttemptID?, confirmedByKey: String?, created: Date, updated: Date, nextAction: String? = nil
+    ) {
+        self.id = id
+        self.merchant = merchant
+        self.livemode = livemode
+        self.amount = amount
+        self.currency = currency
+        self.status = status
+        self.captureMethod = captureMethod
+        self.paymentMethod = paymentMethod
+        self.paymentMethodTypes = paymentMethodTypes
+        self.description = description
+        self.metadata = metadata
+        self.receiptEmail = receiptEmail
+        self.clientSecret = clientSecret
+        self.amountCapturable = amountCapturable
+        self.amountReceived = amountReceived
+        self.amountRefunded = amountRefunded
+        self.latestCharge = latestCharge
+        self.lastPaymentError = lastPaymentError
+        self.cancellationReason = cancellationReason
+        self.canceledAt = canceledAt
+        self.returnURL = returnURL
+        self.challengeID = challengeID
+        self.authentication = authentication
+        self.attemptID = attemptID
+        self.confirmedByKey = confirmedByKey
+        self.created = created
+        self.updated = updated
+        self.nextAction = nextAction
+    }
 }
 
 /// Why the last confirmation failed, as Stripe's `last_payment_error`.

@@ -32,7 +32,7 @@ struct CardPaymentsTests {
     func claimWithAttempt(_ test: TestGateway, _ intent: PaymentIntent) async throws -> AttemptID {
         let attempt = AttemptID.random()
         var claimed = intent
-        claimed.status = .processing
+        try claimed.move(to: .processing)
         claimed.attemptID = attempt
         let row = claimed
         try await test.gateway.database.transaction { db in
@@ -248,7 +248,7 @@ struct CardPaymentsTests {
             func claimed(_ intent: PaymentIntent) async throws -> (AttemptID, PaymentIntent) {
                 let attempt = try await claimWithAttempt(test, intent)
                 var claimed = intent
-                claimed.status = .processing
+                try claimed.move(to: .processing)
                 claimed.attemptID = attempt
                 return (attempt, claimed)
             }
