@@ -81,15 +81,17 @@ public indirect enum FormValue: Sendable, Equatable {
         object[head] = .object(child)
     }
 
-    /// `card[number]` → `["card", "number"]`; `expand[]` → `["expand", ""]`.
+    /// `card[number]` → `["card", "number"]`; `expand[]` → `["expand", ""]`. Brackets are found
+    /// among Unicode scalars, not characters: a combining mark after `[` must not hide it.
     private static func splitPath(_ key: String) throws(APIError) -> [String] {
-        guard let open = key.firstIndex(of: "[") else {
-            guard !key.contains("]") else { throw APIError.invalid(key, "Malformed parameter name: \(key).") }
+        let scalars = key.unicodeScalars
+        guard let open = scalars.firstIndex(of: "[") else {
+            guard !scalars.contains("]") else { throw APIError.invalid(key, "Malformed parameter name: \(key).") }
             return [key]
         }
-        var path = [String(key[..<open])]
+        var path = [String(scalars[..<open])]
         guard !path[0].isEmpty else { throw APIError.invalid(key, "Malformed parameter name: \(key).") }
-        var rest = key[open...]
+        var rest = scalars[open...]
         while !rest.isEmpty {
             guard rest.first == "[", let close = rest.firstIndex(of: "]") else {
                 throw APIError.invalid(key, "Malformed parameter name: \(key).")

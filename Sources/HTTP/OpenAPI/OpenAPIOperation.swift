@@ -21,6 +21,8 @@ struct OpenAPIOperation {
     /// The form body's properties (nil: no body is read).
     var form: [(String, JSONValue)]? = nil
     var required: [String] = []
+    /// At least one of these form fields is required.
+    var anyRequired: [String] = []
     /// A component schema name for the 200 answer.
     let response: String
     /// OpenAPI links from the 200 answer: name, operationId, the id parameter's source.
@@ -63,7 +65,12 @@ struct OpenAPIOperation {
         }
         if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
         if let form {
-            var media: [(String, JSONValue)] = [("schema", Schema.object(form, required: required))]
+            var schema = Schema.object(form, required: required)
+            if !anyRequired.isEmpty, case .object(var members) = schema {
+                members.append(("anyOf", .array(anyRequired.map { .object([("required", .array([.string($0)]))]) })))
+                schema = .object(members)
+            }
+            var media: [(String, JSONValue)] = [("schema", schema)]
             // Bracketed keys, as Stripe's libraries send them: card[number]=…, metadata[k]=…, list[]=….
             let nested = form.filter { _, schema in
                 guard case .object(let members) = schema, let type = members.first(where: { $0.0 == "type" })?.1 else { return false }
@@ -76,7 +83,10 @@ struct OpenAPIOperation {
             members.append(
                 (
                     "requestBody",
-                    .object([("required", .bool(!required.isEmpty)), ("content", .object([("application/x-www-form-urlencoded", .object(media))]))])
+                    .object([
+                        ("required", .bool(!required.isEmpty || !anyRequired.isEmpty)),
+                        ("content", .object([("application/x-www-form-urlencoded", .object(media))])),
+                    ])
                 ))
         }
         switch key {

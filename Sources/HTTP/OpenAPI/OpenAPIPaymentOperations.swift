@@ -87,7 +87,7 @@ enum OpenAPIPaymentOperations {
 
     static var operations: [Op] {
         let year = Calendar(identifier: .gregorian).component(.year, from: Date())
-        let clientSecret = Op.Query(name: "client_secret", schema: S.string("Required with a publishable key.", maxLength: 200))
+        let clientSecret = Op.Query(name: "client_secret", schema: S.string("Required with a publishable key (ignored with a secret key)."))
         return [
             Op(
                 method: "post", path: "/v1/payment_methods", id: "createPaymentMethod", summary: "Tokenize a card (from the buyer's browser)",
@@ -133,7 +133,7 @@ enum OpenAPIPaymentOperations {
                 summary: "Confirm: authorize the card, ask for 3-D Secure (requires_action), or issue cash payment numbers", key: .either,
                 form: [
                     ("payment_method", paymentMethodID), ("return_url", S.url("Where the buyer returns after 3-D Secure.")),
-                    ("client_secret", S.string("Required with a publishable key.", maxLength: 200)), ("receipt_email", receiptEmail),
+                    ("client_secret", S.string("Required with a publishable key (ignored with a secret key).")), ("receipt_email", receiptEmail),
                     ("use_stripe_sdk", S.boolean()), ("payment_method_options", threeDSecure), ("payment_method_data", paymentMethodData),
                 ], response: "payment_intent_publishable"),
             Op(
@@ -154,7 +154,7 @@ enum OpenAPIPaymentOperations {
                     ("charge", S.string("The ch_ id.", maxLength: 64, pattern: "^ch_[0-9A-Za-z]+$")),
                     ("amount", S.integer("Default: all that is left to refund.", minimum: 1, maximum: 999_999_999_999)),
                     ("reason", S.enumeration(["duplicate", "fraudulent", "requested_by_customer", ""], "Empty: none.")), ("metadata", S.metadata),
-                ], response: "refund", links: [("RetrieveRefund", "retrieveRefund")],
+                ], anyRequired: ["payment_intent", "charge"], response: "refund", links: [("RetrieveRefund", "retrieveRefund")],
                 description: "payment_intent or charge is required."),
             Op(
                 method: "get", path: "/v1/refunds", id: "listRefunds", summary: "List refunds",

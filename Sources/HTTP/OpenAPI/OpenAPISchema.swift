@@ -103,11 +103,11 @@ enum Schema {
     static let metadata: JSONValue = .object([
         ("type", "object"),
         ("maxProperties", 50),
-        ("propertyNames", .object([("minLength", 1), ("maxLength", 40), ("pattern", "^[^\\[\\]]+$")])),
+        ("propertyNames", .object([("maxLength", 40), ("pattern", "^[^\\[\\]]*$")])),
         ("additionalProperties", string(maxLength: 500)),
         (
             "description",
-            "Up to 50 keys of 1 to 40 characters without brackets, values up to 500 characters; an empty value unsets a key."
+            "Up to 50 keys of up to 40 characters without brackets, values up to 500 characters; an empty value unsets a key."
         ),
     ])
 
