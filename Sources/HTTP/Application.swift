@@ -10,6 +10,7 @@ import Vault
 /// - Returns: the router, ready for an application or for tests.
 public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     let router = Router(context: KessaiRequestContext.self)
+    router.add(middleware: ObservabilityMiddleware())
     let refusals = Refusals(events: gateway.securityEvents, failures: gateway.failures, clock: gateway.clock, logger: gateway.logger)
     let attempts = AttemptLimits(database: gateway.database, policy: gateway.configuration.cardAttempts, clock: gateway.clock)
     router.add(middleware: RequestMiddleware(strictTransport: gateway.configuration.resolvedPublicURL.hasPrefix("https://"), refusals: refusals))
@@ -21,6 +22,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency, clock: gateway.clock)
         .register(on: router)
     LedgerController(gateway: gateway).register(on: router)
+    MetricsController(exposure: gateway.configuration.metricsExposure, gateway: gateway).register(on: router)
     PaymentIntentsController(
         payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL,
         cash: gateway.cash, attempts: attempts, refusals: refusals
@@ -56,9 +58,11 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
 
 /// Builds the gateway application: the router, the security-code expiry job, and closing the
 /// database after the server has drained on SIGTERM.
-/// - Parameter gateway: the opened gateway.
+/// - Parameters:
+///   - gateway: the opened gateway.
+///   - observability: services run beside the server, such as the trace exporter (``KessaiTracing``).
 /// - Returns: an application whose `runService()` serves until SIGTERM or SIGINT.
-public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
+public func buildApplication(_ gateway: Gateway, observability: [any Service] = []) -> some ApplicationProtocol {
     var app = Application(
         router: buildRouter(gateway),
         server: ConnectionLimits.server(gateway.configuration),
@@ -76,6 +80,7 @@ public func buildApplication(_ gateway: Gateway) -> some ApplicationProtocol {
             integrity: ScriptIntegrity(webRoot: WebRoot.resolve(gateway.configuration.webRoot)), events: gateway.securityEvents,
             interval: gateway.configuration.integrityInterval, logger: gateway.logger)
     )
+    for service in observability { app.addServices(service) }
     return app
 }
 
@@ -109,11 +114,15 @@ struct LedgerService: Service {
         let configuration = gateway.configuration
         var lastCheckpoint = ContinuousClock.now
         var lastSize = (try? await gateway.ledger.checkpoints().last?.size) ?? 0
+        let metered = configuration.metricsExposure != .off
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await gateway.failures.flush()
+                // Counted before the pass: what waited for the sequencer (its lag, in entries).
+                let pending = metered ? try await LedgerGauges.pendingCount(gateway.database) : 0
                 try await gateway.ledger.sequenceAll()
                 let size = try await gateway.ledger.head().size
+                if metered { KessaiMetrics.ledger(size: size, pending: pending) }
                 let due = ContinuousClock.now - lastCheckpoint >= .seconds(configuration.checkpointInterval)
                 if size - lastSize >= configuration.checkpointEvery || (due && size > lastSize) {
                     if let made = try await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: configuration.checkpointCopyFile) {

@@ -81,6 +81,10 @@ public struct GatewayConfiguration: Sendable {
     public var cardAttempts = CardAttemptPolicy()
     /// False only to measure the ledger's cost in a benchmark (development mode only).
     public var ledgerRecording = true
+    /// Who may read `GET /metrics` (``MetricsExposure``).
+    public var metricsExposure: MetricsExposure = .loopback
+    /// The OTLP/HTTP collector traces go to (``KessaiTracing``); no tracing when `nil`.
+    public var otelEndpoint: String?
 
     public init() {}
 

@@ -313,6 +313,7 @@ public struct Vault: Sendable {
                 objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
                 purpose: purpose.rawValue, requestID: context.requestID, source: context.source)
             entries.withLock { $0.append(entry) }
+            KessaiMetrics.vaultDecrypt(actorKind: context.actor.kind.rawValue)
             return card
         }
 

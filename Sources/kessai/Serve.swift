@@ -80,6 +80,18 @@ struct Serve: AsyncParsableCommand {
         help: "Connections served at once by this process, 1 to 100000; more wait in the listen backlog (KESSAI_MAX_CONNECTIONS; default 512).")
     var maximumConnections: Int?
 
+    @Option(
+        name: .customLong("metrics"),
+        help:
+            "Who may read GET /metrics: loopback (peers on this host, or an operator token), operator (an operator token only), off (KESSAI_METRICS; default loopback)."
+    )
+    var metrics: String?
+
+    @Option(
+        name: .customLong("otel-endpoint"),
+        help: "Export traces over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 (KESSAI_OTEL_ENDPOINT; default: no tracing).")
+    var otelEndpoint: String?
+
     @Flag(
         name: .customLong("benchmark-without-ledger"),
         help: ArgumentHelp(
@@ -139,6 +151,14 @@ struct Serve: AsyncParsableCommand {
             guard (1...100_000).contains(count) else { throw ValidationError("--max-connections must be 1…100000") }
             configuration.maximumConnections = count
         }
+        if let value = metrics ?? env["KESSAI_METRICS"] {
+            guard let exposure = MetricsExposure(rawValue: value) else { throw ValidationError("--metrics must be loopback, operator or off") }
+            configuration.metricsExposure = exposure
+        }
+        if let url = otelEndpoint ?? env["KESSAI_OTEL_ENDPOINT"], !url.isEmpty {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--otel-endpoint must start with http:// or https://") }
+            configuration.otelEndpoint = url
+        }
         if benchmarkWithoutLedger {
             guard configuration.mode == .development else { throw ValidationError("--benchmark-without-ledger is refused outside development mode") }
             configuration.ledgerRecording = false
@@ -147,6 +167,7 @@ struct Serve: AsyncParsableCommand {
         if benchmarkWithoutLedger {
             logger.critical("the ledger is OFF (--benchmark-without-ledger): no card-data access is being recorded; benchmarks only")
         }
+        let tracing = try configuration.otelEndpoint.map { try KessaiTracing.bootstrap(endpoint: $0, environment: env, logger: logger) }
         let (gateway, announcements) = try await Gateway.open(configuration, logger: logger)
         Announce.development(announcements, configuration: configuration)
         try await gateway.recordStartConfiguration()
@@ -157,7 +178,7 @@ struct Serve: AsyncParsableCommand {
                 "database": "\(gateway.database.kind.rawValue)", "mode": "\(configuration.mode.rawValue)",
             ])
         do {
-            try await buildApplication(gateway).runService()
+            try await buildApplication(gateway, observability: tracing.map { [$0] } ?? []).runService()
         } catch {
             await gateway.close()
             throw error

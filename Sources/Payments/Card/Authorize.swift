@@ -38,13 +38,15 @@ extension CardPayments {
             capture: intent.capturesImmediately)
         let outcome: AuthorizationOutcome
         do {
-            outcome = try await acquirer.authorize(request)
+            outcome = try await acquirerCall("authorize", attempt: attempt) { try await acquirer.authorize(request) }
         } catch {
             // The outcome is unknown: the attempt stays pending and the reconciler settles it.
             logger.error("acquirer authorization failed", metadata: ["payment_intent": "\(intent.id)", "attempt": "\(attempt)", "error": "\(error)"])
+            KessaiMetrics.payment(method: "card", outcome: "pending")
             return try await retrieve(intent.id, merchant: intent.merchant) ?? intent
         }
         let settled = try await settleAuthorization(attempt, outcome: outcome, claimed: intent)
+        KessaiMetrics.payment(method: "card", outcome: settled.status.rawValue)
         if throwOnDecline, settled.status == .requiresPaymentMethod, let error = settled.lastPaymentError {
             throw PaymentDeclined(intent: settled, error: error)
         }

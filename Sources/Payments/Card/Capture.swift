@@ -44,12 +44,15 @@ extension CardPayments {
         }
         let outcome: OperationOutcome
         do {
-            outcome = try await acquirer.capture(reference: reference, amount: Money(minorUnits: captureAmount, currency: intent.currency), attempt: attempt)
+            outcome = try await acquirerCall("capture", attempt: attempt) {
+                try await acquirer.capture(reference: reference, amount: Money(minorUnits: captureAmount, currency: intent.currency), attempt: attempt)
+            }
         } catch {
             logger.error("acquirer capture failed", metadata: ["payment_intent": "\(id)", "attempt": "\(attempt)", "error": "\(error)"])
             return try await retrieve(id, merchant: merchant) ?? intent
         }
         let settled = try await settleCapture(attempt, succeeded: outcome.succeeded, amount: captureAmount, intent: id, merchant: merchant)
+        if outcome.succeeded { KessaiMetrics.payment(method: "card", outcome: "succeeded") }
         if case .failed(let decline) = outcome {
             throw APIError(kind: .card, code: decline.code, message: "The capture was refused: \(decline.message)", status: 402)
         }

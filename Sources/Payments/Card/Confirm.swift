@@ -122,7 +122,9 @@ extension CardPayments {
         do {
             guard let pan = try opened?.get() else { throw VaultError.notFound }
             card = CardDetails(pan: pan, expMonth: month, expYear: year, securityCode: nil)
-            decision = try await acquirer.authentication(for: card, amount: Money(minorUnits: intent.amount, currency: intent.currency))
+            decision = try await acquirerCall("authentication", attempt: attempt) {
+                try await acquirer.authentication(for: card, amount: Money(minorUnits: intent.amount, currency: intent.currency))
+            }
         } catch {
             try await release(intent, abandoning: attempt, to: .requiresConfirmation)
             throw error
@@ -142,6 +144,7 @@ extension CardPayments {
                 try await events.record(.paymentIntentRequiresAction, intent: intent, on: db)
                 return intent
             }
+            KessaiMetrics.payment(method: "card", outcome: intent.status.rawValue)
             return intent
         }
         return try await send(attempt, for: intent, card: card, authentication: .frictionless, context: context)

@@ -29,7 +29,7 @@ extension CardPayments {
             let merchant = MerchantID(rawValue: try row.decode(column: "merchant_id", as: String.self))
             let intent = PaymentIntentID(rawValue: try row.decode(column: "payment_intent_id", as: String.self))
             let amount = try row.decode(column: "amount", as: Int64.self)
-            let recorded = try await acquirer.lookup(attempt: attempt)
+            let recorded = try await acquirerCall("lookup", attempt: attempt) { try await acquirer.lookup(attempt: attempt) }
             switch try row.decode(column: "operation", as: String.self) {
             case "authorize":
                 let outcome: AuthorizationOutcome? = recorded.map {

@@ -55,7 +55,9 @@ extension CardPayments {
         }
         let outcome: OperationOutcome
         do {
-            outcome = try await acquirer.refund(reference: reference, amount: Money(minorUnits: refund.amount, currency: refund.currency), attempt: attempt)
+            outcome = try await acquirerCall("refund", attempt: attempt) {
+                try await acquirer.refund(reference: reference, amount: Money(minorUnits: refund.amount, currency: refund.currency), attempt: attempt)
+            }
         } catch {
             logger.error("acquirer refund failed", metadata: ["refund": "\(refund.id)", "attempt": "\(attempt)", "error": "\(error)"])
             return refund

@@ -60,11 +60,12 @@ extension CardPayments {
         case .void(let intent, let reference):
             let outcome: OperationOutcome
             do {
-                outcome = try await acquirer.void(reference: reference, attempt: attempt)
+                outcome = try await acquirerCall("void", attempt: attempt) { try await acquirer.void(reference: reference, attempt: attempt) }
             } catch {
                 logger.error("acquirer void failed", metadata: ["payment_intent": "\(id)", "attempt": "\(attempt)", "error": "\(error)"])
                 return try await retrieve(id, merchant: merchant) ?? intent
             }
+            if outcome.succeeded { KessaiMetrics.payment(method: "card", outcome: "canceled") }
             return try await settleVoid(attempt, succeeded: outcome.succeeded, intent: id, merchant: merchant)
         }
     }

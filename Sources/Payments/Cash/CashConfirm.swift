@@ -99,6 +99,7 @@ extension CashPayments {
                 .set("page_token", to: token).set("provider_session", to: session).set("test_behavior", to: testBehavior)
                 .set("updated_at", to: now.unixSeconds).where("payment_intent_id", .equal, id.rawValue).run()
             try await events.record(.paymentIntentRequiresAction, intent: intent, on: db)
+            KessaiMetrics.payment(method: method, outcome: "requires_action")
             return intent
         }
     }

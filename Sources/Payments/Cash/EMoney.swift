@@ -40,6 +40,7 @@ extension CashPayments {
                     .where("payment_intent_id", .equal, record.intent.rawValue).run()
                 try await CardPayments.save(intent, on: db)
                 try await events.record(.paymentIntentSucceeded, intent: intent, on: db)
+                KessaiMetrics.payment(method: "emoney", outcome: "succeeded")
             } else {
                 try intent.move(to: .requiresPaymentMethod)
                 intent.paymentMethod = nil
@@ -50,6 +51,7 @@ extension CashPayments {
                     .where("payment_intent_id", .equal, record.intent.rawValue).run()
                 try await CardPayments.save(intent, on: db)
                 try await events.record(.paymentIntentPaymentFailed, intent: intent, on: db)
+                KessaiMetrics.payment(method: "emoney", outcome: "declined")
             }
             return intent
         }

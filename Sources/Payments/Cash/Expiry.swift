@@ -38,6 +38,7 @@ extension CashPayments {
         }
         if expired.0, let method = expired.1 {
             try? await networks[method]?.withdraw(reference: id.rawValue)
+            KessaiMetrics.payment(method: method, outcome: "expired")
             logger.info("cash payment expired", metadata: ["payment_intent": "\(id)"])
         }
         return expired.0

@@ -85,6 +85,7 @@ extension CashPayments {
                 .run()
             try await note("applied")
             try await events.record(.paymentIntentSucceeded, intent: intent, on: db)
+            KessaiMetrics.payment(method: record.method, outcome: "succeeded")
             return .applied(intent)
         }
         switch result {
