@@ -105,9 +105,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Webhooks",
+            dependencies: [
+                "KessaiCore", "Storage", "Vault",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "HTTP",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -177,9 +191,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "HTTP", "Payments", "KessaiTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "HTTPTests",
             dependencies: [
-                "HTTP", "KessaiTestSupport", "Ledger", "Merchants",
+                "HTTP", "KessaiTestSupport", "Ledger", "Merchants", "Webhooks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),

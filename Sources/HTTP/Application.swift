@@ -4,6 +4,7 @@ import Ledger
 import Logging
 import ServiceLifecycle
 import Vault
+import Webhooks
 
 /// Builds the router: health, readiness and the merchant API.
 /// - Parameter gateway: the opened gateway.
@@ -48,8 +49,9 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
         payments: gateway.payments, paymentMethods: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency,
         clock: gateway.clock, publicURL: publicURL, attempts: attempts, refusals: refusals
     ).register(on: router)
-    EventsController(
-        database: gateway.database, endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
+    EventsController(events: EventStore(database: gateway.database), authenticator: authenticator, reader: reader).register(on: router)
+    WebhookEndpointsController(
+        endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
         development: gateway.configuration.mode == .development, publicAddressesOnly: gateway.configuration.webhooksPublicOnly
     ).register(on: router)
     router.add(middleware: MethodNotAllowed(router: router))
@@ -74,8 +76,9 @@ public func buildApplication(_ gateway: Gateway, observability: [any Service] = 
         LedgerService(gateway: gateway),
         PaymentsMaintenanceService(gateway: gateway),
         WebhookDeliveryService(
-            database: gateway.database, endpoints: gateway.webhookEndpoints, clock: gateway.clock, logger: gateway.logger,
-            retryBase: gateway.configuration.webhookRetryBase, publicAddressesOnly: gateway.configuration.webhooksPublicOnly),
+            database: gateway.database, endpoints: gateway.webhookEndpoints,
+            sender: LiveWebhookSender(publicAddressesOnly: gateway.configuration.webhooksPublicOnly), clock: gateway.clock, logger: gateway.logger,
+            retryBase: gateway.configuration.webhookRetryBase),
         IntegrityService(
             integrity: ScriptIntegrity(webRoot: WebRoot.resolve(gateway.configuration.webRoot)), events: gateway.securityEvents,
             interval: gateway.configuration.integrityInterval, logger: gateway.logger)

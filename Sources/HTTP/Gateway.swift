@@ -7,6 +7,7 @@ public import Operators
 public import Payments
 public import Storage
 public import Vault
+import Webhooks
 
 #if canImport(FoundationEssentials)
 public import FoundationEssentials

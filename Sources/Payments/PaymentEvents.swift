@@ -38,7 +38,7 @@ public enum EventInsert: ConstantStatement {
     public static let parameters: [SQLValue.Kind] = [.text, .text, .integer, .text, .text, .text, .integer, .integer]
 }
 
-/// One delivery of an event for each of the merchant's live endpoints that takes its type (`*`
+/// One delivery of an event for each of the merchant's live, enabled endpoints that takes its type (`*`
 /// or the type in its comma-separated `enabled_events`), chosen by the database so that no
 /// round trip reads the endpoints first. A delivery's id is the event's delivery prefix and the
 /// endpoint's id. Values: prefix, event id (NULL: nothing), time, merchant, `LIKE` pattern.
@@ -46,7 +46,7 @@ public enum DeliveriesInsert: ConstantStatement {
     public static let text = """
         INSERT INTO webhook_deliveries (id, merchant_id, endpoint_id, event_id, state, attempts, next_attempt_at, created_at) \
         SELECT $1 || id, merchant_id, id, $2, 'pending', 0, $3, $3 FROM webhook_endpoints \
-        WHERE merchant_id = $4 AND deleted_at IS NULL \
+        WHERE merchant_id = $4 AND deleted_at IS NULL AND disabled = 0 \
         AND (',' || enabled_events || ',' LIKE '%,*,%' OR ',' || enabled_events || ',' LIKE $5 ESCAPE '!') AND $2 IS NOT NULL
         """
     public static let parameters: [SQLValue.Kind] = [.text, .text, .integer, .text, .text]

@@ -555,5 +555,12 @@ public enum Schema {
                 "CREATE INDEX card_attempts_updated ON card_attempts (updated_at)",
             ]
         ),
+        Migration(
+            version: 14,
+            name: "webhook_endpoints_disabled",
+            both: [
+                "ALTER TABLE webhook_endpoints ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0"
+            ]
+        ),
     ]
 }

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
@@ -15,16 +15,16 @@ import Darwin
 /// refused when the endpoint is registered, and at every delivery each address its host
 /// resolves to is checked and the connection goes to the address that was checked, so a DNS
 /// answer cannot change between the check and the connection.
-enum WebhookAddress {
+public enum WebhookAddress {
     /// Why a delivery was not sent.
-    struct Refused: Error, CustomStringConvertible {
-        let description: String
+    public struct Refused: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Whether an address is on the public internet: not loopback, private (RFC 1918, unique
     /// local), link-local, carrier-grade NAT, multicast, documentation, benchmarking,
     /// unspecified or reserved. IPv4 inside IPv6 (mapped, compatible, NAT64) is judged as IPv4.
-    static func isPublic(_ address: SocketAddress) -> Bool {
+    public static func isPublic(_ address: SocketAddress) -> Bool {
         switch address {
         case .v4(let v4):
             return isPublic(ipv4: withUnsafeBytes(of: v4.address.sin_addr) { Array($0) })
@@ -36,7 +36,7 @@ enum WebhookAddress {
     }
 
     /// IPv4 in network order (4 bytes).
-    static func isPublic(ipv4 b: [UInt8]) -> Bool {
+    public static func isPublic(ipv4 b: [UInt8]) -> Bool {
         guard b.count == 4 else { return false }
         switch (b[0], b[1], b[2]) {
         case (0, _, _), (10, _, _), (127, _, _): return false  // this network, private, loopback
@@ -52,7 +52,7 @@ enum WebhookAddress {
     }
 
     /// IPv6 in network order (16 bytes).
-    static func isPublic(ipv6 b: [UInt8]) -> Bool {
+    public static func isPublic(ipv6 b: [UInt8]) -> Bool {
         guard b.count == 16 else { return false }
         let prefix = b[0..<12]
         // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated), ::a.b.c.d (compatible, and :: and
@@ -76,7 +76,7 @@ enum WebhookAddress {
     }
 
     /// The address a URL's host names literally (`203.0.113.9`, `[2001:db8::1]`), if it does.
-    static func literal(_ host: String) -> SocketAddress? {
+    public static func literal(_ host: String) -> SocketAddress? {
         var bare = Substring(host)
         if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
         return try? SocketAddress(ipAddress: String(bare), port: 0)
@@ -84,7 +84,7 @@ enum WebhookAddress {
 
     /// Whether a host, as written in a URL, is refused before any lookup: a non-public literal
     /// address, or a name kept for this machine (`localhost`, `*.localhost`).
-    static func isRefusedOutright(_ host: String) -> Bool {
+    public static func isRefusedOutright(_ host: String) -> Bool {
         let name = host.lowercased().trimmingSuffix(".")
         if name == "localhost" || name.hasSuffix(".localhost") { return true }
         if let address = literal(host) { return !isPublic(address) }
@@ -92,7 +92,7 @@ enum WebhookAddress {
     }
 
     /// Every address a host resolves to (the system resolver, on NIO's thread pool).
-    static func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
+    public static func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
         if let address = literal(host) { return [address] }
         return try await NIOThreadPool.singleton.runIfActive {
             var hints = addrinfo()
@@ -129,7 +129,7 @@ enum WebhookAddress {
     /// The checked address to connect to for a host: every address it resolves to must be
     /// public (one private answer among public ones is refused too).
     /// - Throws: ``Refused``.
-    static func checked(_ host: String, port: Int) async throws -> String {
+    public static func checked(_ host: String, port: Int) async throws -> String {
         guard !isRefusedOutright(host) else { throw Refused(description: "\(host) is not a public address") }
         let addresses = try await resolve(host, port: port)
         guard addresses.allSatisfy(isPublic), let first = addresses.first?.ipAddress else {

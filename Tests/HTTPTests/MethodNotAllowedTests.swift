@@ -23,7 +23,7 @@ struct MethodNotAllowedTests {
         try await TestGateway.with(.sqlite) { test in
             let cases: [(HTTPRequest.Method, String, String)] = [
                 (.put, "/v1/payment_intents", "GET, POST"), (.delete, "/v1/payment_intents/pi_123", "GET, POST"),
-                (.patch, "/v1/webhook_endpoints/we_1", "GET, DELETE"), (.post, "/v1/openapi.json", "GET"),
+                (.patch, "/v1/webhook_endpoints/we_1", "GET, POST, DELETE"), (.post, "/v1/openapi.json", "GET"),
                 (.delete, "/v1/refunds", "GET, POST"), (.get, "/v1/payment_intents/pi_1/capture", "POST"),
             ]
             for (method, path, allow) in cases {

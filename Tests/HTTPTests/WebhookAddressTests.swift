@@ -9,6 +9,7 @@ import Testing
 
 @testable import HTTP
 @testable import Payments
+@testable import Webhooks
 
 @Suite("Webhook addresses: in production a webhook goes only to the public internet, never into Kessai's own network")
 struct WebhookAddressTests {
@@ -97,12 +98,12 @@ struct WebhookAddressTests {
                     try await recorder.record(
                         .paymentIntentCreated, merchant: shop.id, livemode: false, objectID: "pi_test", object: .object([("id", "pi_test")]), on: db)
                 }
+                let sender = LiveWebhookSender(publicAddressesOnly: publicOnly)
                 let service = WebhookDeliveryService(
-                    database: test.gateway.database, endpoints: test.gateway.webhookEndpoints, clock: test.gateway.clock, logger: test.logs.logger(),
-                    retryBase: 60, publicAddressesOnly: publicOnly)
-                let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: WebhookDeliveryService.clientConfiguration())
-                let sent = try await service.deliverDue(client: client)
-                try await client.shutdown()
+                    database: test.gateway.database, endpoints: test.gateway.webhookEndpoints, sender: sender, clock: test.gateway.clock,
+                    logger: test.logs.logger(), retryBase: 60)
+                let sent = try await service.deliverDue()
+                await sender.shutdown()
                 return sent
             }
             #expect(try await deliver(publicOnly: true) == 1)

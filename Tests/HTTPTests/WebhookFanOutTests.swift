@@ -5,6 +5,7 @@ import Testing
 
 @testable import HTTP
 @testable import Payments
+@testable import Webhooks
 
 @Suite("Webhook fan-out: one delivery per live endpoint of the merchant that takes the event type")
 struct WebhookFanOutTests {

@@ -118,7 +118,7 @@ enum OpenAPIObjects {
         S.response([
             ("id", S.string(pattern: "^we_")), ("object", S.constant("webhook_endpoint")), ("api_version", anyNull), ("application", anyNull),
             ("created", S.integer()), ("description", nullableString), ("enabled_events", S.array(S.string())), ("livemode", S.boolean()),
-            ("metadata", stringMap), ("status", S.constant("enabled")), ("url", S.string()),
+            ("metadata", stringMap), ("status", S.enumeration(["enabled", "disabled"])), ("url", S.string()),
         ])
     }
 

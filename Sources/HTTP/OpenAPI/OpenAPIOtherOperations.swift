@@ -44,13 +44,25 @@ enum OpenAPIOtherOperations {
                     ("description", S.text("Up to 500 characters.", maxLength: 500)), ("metadata", S.metadata),
                     ("api_version", S.string("Accepted; events have api_version 2024-06-20.")),
                 ], required: ["url", "enabled_events"], response: "webhook_endpoint",
-                links: [("RetrieveWebhookEndpoint", "retrieveWebhookEndpoint"), ("DeleteWebhookEndpoint", "deleteWebhookEndpoint")]),
+                links: [
+                    ("RetrieveWebhookEndpoint", "retrieveWebhookEndpoint"), ("UpdateWebhookEndpoint", "updateWebhookEndpoint"),
+                    ("DeleteWebhookEndpoint", "deleteWebhookEndpoint"),
+                ]),
             Op(
                 method: "get", path: "/v1/webhook_endpoints", id: "listWebhookEndpoints", summary: "List webhook endpoints", query: [Op.pageLimit],
                 response: "webhook_endpoint_list"),
             Op(
                 method: "get", path: "/v1/webhook_endpoints/{id}", id: "retrieveWebhookEndpoint", summary: "Retrieve a webhook endpoint",
                 response: "webhook_endpoint_listed"),
+            Op(
+                method: "post", path: "/v1/webhook_endpoints/{id}", id: "updateWebhookEndpoint",
+                summary: "Update a webhook endpoint: its url, events, description; disabled=true stops deliveries until it is enabled again",
+                form: [
+                    ("url", S.url("https (http too in development), to a public address in production.")),
+                    ("enabled_events", S.array(S.enumeration(["*"] + EventsController.eventTypes.sorted()), minItems: 1, maxItems: 20, "* or event types.")),
+                    ("description", S.text("Up to 500 characters; empty clears it.", maxLength: 500)), ("disabled", S.boolean("Whether deliveries stop.")),
+                    ("metadata", S.metadata),
+                ], response: "webhook_endpoint_listed"),
             Op(
                 method: "delete", path: "/v1/webhook_endpoints/{id}", id: "deleteWebhookEndpoint", summary: "Delete a webhook endpoint",
                 response: "deleted_webhook_endpoint"),
