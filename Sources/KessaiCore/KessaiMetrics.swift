@@ -50,11 +50,32 @@ public enum KessaiMetrics {
     ///   - status: the response's status code.
     ///   - duration: the time from the request's head to its response.
     public static func httpRequest(route: String, method: String, status: Int, duration: Duration) {
-        let dimensions = [
-            ("route", route), ("method", httpMethods.contains(method) ? method : "OTHER"), ("status", String(status)),
-        ]
-        Counter(label: Name.httpRequests, dimensions: dimensions).increment()
-        Timer(label: Name.httpRequestDuration, dimensions: dimensions).record(duration: duration)
+        HTTPRequestHandles(route: route, method: method, status: status).record(duration)
+    }
+
+    /// The counter and the timer of one route, method and status: made once and kept by a
+    /// caller that answers many requests, they save the registry's lookup on each.
+    public struct HTTPRequestHandles: Sendable {
+        let count: Counter
+        let duration: Timer
+
+        /// - Parameters:
+        ///   - route: the router's template, or `unmatched`; never the raw path.
+        ///   - method: the request's method (anything unusual is `OTHER`).
+        ///   - status: the response's status code.
+        public init(route: String, method: String, status: Int) {
+            let dimensions = [
+                ("route", route), ("method", httpMethods.contains(method) ? method : "OTHER"), ("status", String(status)),
+            ]
+            count = Counter(label: Name.httpRequests, dimensions: dimensions)
+            duration = Timer(label: Name.httpRequestDuration, dimensions: dimensions)
+        }
+
+        /// Counts one request that took `duration`.
+        public func record(_ duration: Duration) {
+            count.increment()
+            self.duration.record(duration: duration)
+        }
     }
 
     /// A payment reached an outcome.
