@@ -106,6 +106,38 @@ def test_operator_mode_needs_a_token_even_on_loopback(server):
     assert status == 200 and "kessai_http_requests_total" in text
 
 
+def local_address():
+    """An address of this host that is not loopback, or None."""
+    import subprocess
+
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True).stdout
+    found = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", out)
+    return found[0] if found else None
+
+
+@pytest.mark.server_args("--host", "0.0.0.0")
+def test_default_refuses_a_peer_that_is_not_loopback(server):
+    address = local_address()
+    if address is None:
+        pytest.skip("this host has no address but loopback")
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def fetch_from(host, token=None):
+        url = f"http://{host}:{server.port}/metrics"
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+        try:
+            with direct.open(request, timeout=10) as reply:
+                return reply.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert fetch_from("127.0.0.1") == 200
+    assert fetch_from(address) == 404, f"a peer at {address} must not read /metrics without a token"
+    created = server.cli("operators", "create-token", "prometheus")
+    token = re.search(r"(op_[A-Za-z0-9]{40})", created.stdout).group(1)
+    assert fetch_from(address, token) == 200
+
+
 class OTLPReceiver:
     """A collector stand-in on loopback: accepts POST /v1/traces and keeps the bodies."""
 
