@@ -81,7 +81,7 @@ def test_unknown_method_on_known_path_is_405_with_allow(server):
     assert headers["Allow"] == "GET, POST"
     assert json.loads(body)["error"]["type"] == "invalid_request_error"
     status, headers, _ = fetch(server.base + "/v1/webhook_endpoints/we_x", method="PATCH", key=server.secret_key)
-    assert status == 405 and headers["Allow"] == "GET, DELETE"
+    assert status == 405 and headers["Allow"] == "GET, POST, DELETE"
     assert fetch(server.base + "/v1/no_such_thing", method="PUT", key=server.secret_key)[0] == 404
 
 

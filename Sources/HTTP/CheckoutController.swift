@@ -169,10 +169,13 @@ struct CheckoutController: Sendable {
 
     @Sendable func lineItems(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
-        try reader.query(request).allowOnly(["limit", "expand", "starting_after", "ending_before"])
+        let query = try reader.query(request)
+        try query.allowOnly(["limit", "expand"])
+        let limit = try query.limit()
         let found = try await session(context, merchant: key.merchant)
         guard case .array(let items) = found.lineItemsJSON() else { return JSONResponse.make(.null) }
-        return JSONResponse.make(ListDTO.make(items, hasMore: false, url: "/v1/checkout/sessions/\(found.id)/line_items"))
+        return JSONResponse.make(
+            ListDTO.make(Array(items.prefix(limit)), hasMore: items.count > limit, url: "/v1/checkout/sessions/\(found.id)/line_items"))
     }
 
     @Sendable func expire(_ request: Request, context: KessaiRequestContext) async throws -> Response {

@@ -52,6 +52,10 @@ public indirect enum FormValue: Sendable, Equatable {
             }
             // `a[]` appends: give each occurrence the next index.
             if let last = path.last, last.isEmpty {
+                // A hash has no order to append to: metadata[]=… would become a key "0".
+                guard !path.dropLast().contains("metadata") else {
+                    throw APIError.invalid(key, "metadata is a hash: name each key, as metadata[order_id]=….")
+                }
                 let prefix = path.dropLast().joined(separator: "\u{0}")
                 let index = appendCounters[prefix, default: 0]
                 appendCounters[prefix] = index + 1

@@ -347,7 +347,7 @@ struct PaymentIntentsController: Sendable {
     static func paymentMethod(_ parameters: Parameters) throws -> PaymentMethodID? {
         guard let text = try parameters.string("payment_method"), !text.isEmpty else { return nil }
         guard let id = PaymentMethodID(parsing: text) else {
-            throw APIError.notFound("PaymentMethod", id: String(text.prefix(64)), param: "payment_method")
+            throw APIError.missingReference("PaymentMethod", id: String(text.prefix(64)), param: "payment_method")
         }
         return id
     }
@@ -362,7 +362,10 @@ struct PaymentIntentsController: Sendable {
                     "payment_method_types", "The payment method type \"\(type.prefix(40))\" is invalid. Kessai accepts: card, konbini, payeasy, emoney.",
                     code: "payment_intent_invalid_parameter")
             }
-            if !result.contains(type) { result.append(type) }
+            guard !result.contains(type) else {
+                throw APIError.invalid(types.name(name), "payment_method_types lists \(type) more than once.", code: "payment_intent_invalid_parameter")
+            }
+            result.append(type)
         }
         guard !result.isEmpty else { throw APIError.invalid("payment_method_types", "payment_method_types must not be empty.") }
         if result.count > 1, result.contains(where: { CashPayments.methods.contains($0) }) {
@@ -410,12 +413,10 @@ struct PaymentIntentsController: Sendable {
 
     static func returnURL(_ parameters: Parameters) throws -> String? { try url(parameters, "return_url") }
 
-    /// An absolute http or https URL parameter, up to 2048 bytes.
+    /// An absolute http or https URL parameter (``URLRule``), up to 2048 bytes.
     static func url(_ parameters: Parameters, _ key: String) throws -> String? {
         guard let text = try parameters.string(key), !text.isEmpty else { return nil }
-        guard text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            url.host != nil
-        else {
+        guard URLRule.accepts(text), let url = URL(string: text), url.host != nil else {
             throw APIError.invalid(parameters.name(key), "\(parameters.name(key)) must be an absolute http or https URL.", code: "url_invalid")
         }
         return text

@@ -56,6 +56,9 @@ struct PaymentMethodsController: Sendable {
             guard type == "card" else {
                 throw APIError.invalid("type", "Invalid payment method type: must be 'card'.", code: "parameter_invalid")
             }
+            if let redisplay = try parameters.string("allow_redisplay"), !["always", "limited", "unspecified"].contains(redisplay) {
+                throw APIError.invalid("allow_redisplay", "allow_redisplay must be always, limited or unspecified.")
+            }
             guard let card = try parameters.object("card"), !card.isEmpty else { throw APIError.missing("card") }
             try card.allowOnly(["number", "exp_month", "exp_year", "cvc"])
             let pan: PAN
@@ -125,7 +128,7 @@ enum BillingDetailsInput {
     /// A free-text field: printable characters only, at most `maximum` characters; empty means unset.
     static func text(_ parameters: Parameters, _ key: String, maximum: Int) throws -> String? {
         guard let value = try parameters.string(key), !value.isEmpty else { return nil }
-        guard value.count <= maximum else {
+        guard value.unicodeScalars.count <= maximum else {
             throw APIError.invalid(parameters.name(key), "\(parameters.name(key)) is longer than \(maximum) characters.")
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
@@ -135,8 +138,10 @@ enum BillingDetailsInput {
     }
 
     static func isPlausibleEmail(_ email: String) -> Bool {
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
+        // By Unicode scalars, as the OpenAPI pattern counts: a "." followed by a combining mark or
+        // an emoji modifier is still a dot.
+        let parts = Array(email.unicodeScalars).split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), parts[1].first != ".", parts[1].last != "." else { return false }
         return !email.unicodeScalars.contains { $0 == " " || $0 == "<" || $0 == ">" || $0 == "\"" }
     }
 }
@@ -151,10 +156,10 @@ enum MetadataInput {
             guard case .string(let text) = value else {
                 throw APIError.invalid(parameters.name(key), "Metadata values must be strings.")
             }
-            guard key.count <= 40, !key.contains("["), !key.contains("]") else {
+            guard key.unicodeScalars.count <= 40, !key.contains("["), !key.contains("]") else {
                 throw APIError.invalid(parameters.name(key), "Metadata keys are at most 40 characters and cannot contain brackets.")
             }
-            guard text.count <= 500 else {
+            guard text.unicodeScalars.count <= 500 else {
                 throw APIError.invalid(parameters.name(key), "Metadata values are at most 500 characters.")
             }
             if !text.isEmpty { metadata[key] = text }

@@ -97,7 +97,7 @@ struct WebhookEndpointsController: Sendable {
     /// An endpoint URL: absolute https (http too in development), and in production never a
     /// non-public address written literally (the name is checked again at every delivery).
     func url(_ url: String) throws -> String {
-        guard url.utf8.count <= 2048, let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil,
+        guard URLRule.accepts(url), let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil,
             scheme == "https" || (scheme == "http" && development)
         else {
             throw APIError.invalid(
@@ -113,12 +113,14 @@ struct WebhookEndpointsController: Sendable {
     static func events(_ parameters: Parameters) throws -> [String]? {
         guard parameters.has("enabled_events") else { return nil }
         guard let list = try parameters.object("enabled_events"), !list.isEmpty else { throw APIError.missing("enabled_events") }
+        guard list.entries.count <= 20 else { throw APIError.invalid("enabled_events", "enabled_events takes at most 20 entries.") }
         var events: [String] = []
         for (name, value) in list.entries {
             guard case .string(let type) = value, type == "*" || EventsController.eventTypes.contains(type) else {
                 throw APIError.invalid(list.name(name), "Invalid enabled_events: use * or event types such as payment_intent.succeeded.")
             }
-            if !events.contains(type) { events.append(type) }
+            guard !events.contains(type) else { throw APIError.invalid(list.name(name), "enabled_events lists \(type) more than once.") }
+            events.append(type)
         }
         return events
     }

@@ -40,7 +40,10 @@ enum OpenAPIOtherOperations {
                 summary: "Create a webhook endpoint (its whsec_ secret is returned this once)",
                 form: [
                     ("url", S.url("https (http too in development), to a public address in production.", optional: false)),
-                    ("enabled_events", S.array(S.enumeration(["*"] + EventsController.eventTypes.sorted()), minItems: 1, maxItems: 20, "* or event types.")),
+                    (
+                        "enabled_events",
+                        S.array(S.enumeration(["*"] + EventsController.eventTypes.sorted()), minItems: 1, maxItems: 20, unique: true, "* or event types.")
+                    ),
                     ("description", S.text("Up to 500 characters.", maxLength: 500)), ("metadata", S.metadata),
                     ("api_version", S.string("Accepted; events have api_version 2024-06-20.")),
                 ], required: ["url", "enabled_events"], response: "webhook_endpoint",
@@ -58,8 +61,11 @@ enum OpenAPIOtherOperations {
                 method: "post", path: "/v1/webhook_endpoints/{id}", id: "updateWebhookEndpoint",
                 summary: "Update a webhook endpoint: its url, events, description; disabled=true stops deliveries until it is enabled again",
                 form: [
-                    ("url", S.url("https (http too in development), to a public address in production.")),
-                    ("enabled_events", S.array(S.enumeration(["*"] + EventsController.eventTypes.sorted()), minItems: 1, maxItems: 20, "* or event types.")),
+                    ("url", S.url("https (http too in development), to a public address in production.", optional: false)),
+                    (
+                        "enabled_events",
+                        S.array(S.enumeration(["*"] + EventsController.eventTypes.sorted()), minItems: 1, maxItems: 20, unique: true, "* or event types.")
+                    ),
                     ("description", S.text("Up to 500 characters; empty clears it.", maxLength: 500)), ("disabled", S.boolean("Whether deliveries stop.")),
                     ("metadata", S.metadata),
                 ], response: "webhook_endpoint_listed"),

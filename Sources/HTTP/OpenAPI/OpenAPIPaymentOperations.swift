@@ -15,7 +15,7 @@ enum OpenAPIPaymentOperations {
     static let amount = S.integer("In the currency's smallest unit (yen for JPY): 50 to 99,999,999.", minimum: 50, maximum: 99_999_999)
     static let paymentMethodID = S.string("A pm_ id from POST /v1/payment_methods (empty: none).", maxLength: 64, pattern: "^(pm_[0-9A-Za-z]+)?$")
     static let methodTypes = S.array(
-        S.enumeration(["card", "konbini", "payeasy", "emoney"]), minItems: 1, maxItems: 4,
+        S.enumeration(["card", "konbini", "payeasy", "emoney"]), minItems: 1, maxItems: 4, unique: true,
         "card (default), or one of konbini, payeasy, emoney alone (jpy only; konbini ¥120–¥300,000, payeasy ¥1–¥999,999, emoney ¥1–¥300,000).")
     static let captureMethod = S.enumeration(
         ["automatic", "automatic_async", "manual"], "automatic (default), automatic_async or manual; cash methods: automatic.")
@@ -74,7 +74,7 @@ enum OpenAPIPaymentOperations {
     static var updateIntent: [(String, JSONValue)] {
         [
             ("amount", amount), ("currency", currency), ("payment_method", paymentMethodID),
-            ("payment_method_types", S.array(S.enumeration(["card"]), minItems: 1, maxItems: 1, "card: an intent's type does not change.")),
+            ("payment_method_types", S.array(S.enumeration(["card"]), minItems: 1, maxItems: 1, unique: true, "card: an intent's type does not change.")),
             ("capture_method", captureMethod), ("description", S.text("Empty unsets.", maxLength: 1000)), ("metadata", S.metadata),
             ("receipt_email", receiptEmail), ("payment_method_options", threeDSecure),
         ]

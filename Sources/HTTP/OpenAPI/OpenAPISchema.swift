@@ -44,10 +44,11 @@ enum Schema {
         return .object(members)
     }
 
-    static func array(_ items: JSONValue, minItems: Int? = nil, maxItems: Int? = nil, _ description: String? = nil) -> JSONValue {
+    static func array(_ items: JSONValue, minItems: Int? = nil, maxItems: Int? = nil, unique: Bool = false, _ description: String? = nil) -> JSONValue {
         var members: [(String, JSONValue)] = [("type", "array"), ("items", items)]
         if let minItems { members.append(("minItems", .int(Int64(minItems)))) }
         if let maxItems { members.append(("maxItems", .int(Int64(maxItems)))) }
+        if unique { members.append(("uniqueItems", true)) }
         if let description { members.append(("description", .string(description))) }
         return .object(members)
     }
@@ -103,7 +104,7 @@ enum Schema {
     static let metadata: JSONValue = .object([
         ("type", "object"),
         ("maxProperties", 50),
-        ("propertyNames", .object([("maxLength", 40), ("pattern", "^[^\\[\\]]*$")])),
+        ("propertyNames", .object([("minLength", 1), ("maxLength", 40), ("pattern", "^[^\\[\\]]+$")])),
         ("additionalProperties", string(maxLength: 500)),
         (
             "description",
@@ -117,9 +118,9 @@ enum Schema {
         return string(description, maxLength: 254, pattern: "^(\(part)]+@\(part).]\(part)]*\\.\(part)]*\(part).])?$")
     }
 
-    /// An absolute http or https URL; `optional` also accepts the empty string (unset).
+    /// An absolute http or https URL (``URLRule``, the server's own check); `optional` also
+    /// accepts the empty string (unset).
     static func url(_ description: String, optional: Bool = true) -> JSONValue {
-        let url = "https?://[a-z0-9-]+(\\.[a-z0-9-]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?(\\?[A-Za-z0-9._~=&-]*)?"
-        return string(description, maxLength: 2048, pattern: optional ? "^(\(url))?$" : "^\(url)$")
+        string(description, maxLength: 2048, pattern: optional ? "^(\(URLRule.pattern))?$" : "^\(URLRule.pattern)$")
     }
 }

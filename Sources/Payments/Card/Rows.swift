@@ -42,7 +42,7 @@ extension CardPayments {
     /// when it is not the merchant's.
     static func cardExpiry(_ method: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> (Int, Int) {
         guard let row = try await db.rows(CardStatements.Expiry.self, [.text(method.rawValue), .text(merchant.rawValue)]).first else {
-            throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method")
+            throw APIError.missingReference("PaymentMethod", id: method.rawValue, param: "payment_method")
         }
         return (Int(try row.integer(0)), Int(try row.integer(1)))
     }
