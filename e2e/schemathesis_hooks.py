@@ -114,8 +114,6 @@ def kessai_valid_request_accepted(ctx, response, case):
         return None
     if code == "parameter_invalid" and param == "payment_method_data[type]" and "payment method type" in message:
         return None  # documented: a confirmation names the intent's own method type (it was fixed at creation)
-    if code == "resource_missing" and param == "payment_method":
-        return None  # a well-formed pm_ id that names no payment method of this merchant
     if code == "parameter_invalid" and param == "payment_method" and "payment_method_data[type]" in message:
         return None  # documented: konbini, Pay-easy and e-money intents take payment_method_data, not a pm_ id
     if code == "parameter_unknown" and param == "payment_method_options[card]":

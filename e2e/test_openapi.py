@@ -97,12 +97,19 @@ def test_schemathesis_finds_nothing(server):
         KESSAI_PUBLISHABLE_KEY=server.publishable_key,
     )
     started = time.monotonic()
+    # One worker: with two threads, CPython 3.11.7's ast.parse (hypothesis calls it to describe
+    # strategies) can fail with "AST constructor recursion depth mismatch".
     run = subprocess.run(
         [
             SCHEMATHESIS, "--config-file", config, "run", server.base + "/v1/openapi.json",
             "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
+            # Kessai answers 404 for any id it does not find for this merchant, a parameter's as
+            # much as the URL's (design invariant 4: another merchant's objects do not exist). A
+            # stateful confirm that names a generated pm_ id after a create is such a 404, which
+            # this one check reads as "the created intent was not found"; every other check runs.
+            "--exclude-checks", "ensure_resource_availability",
             "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_TIME), "--seed", "15",
-            "--workers", "2", "--generation-allow-x00", "false", "--request-timeout", "10",
+            "--workers", "1", "--generation-allow-x00", "false", "--request-timeout", "10",
             "--no-shrink", "--output-truncate", "false", "--suppress-health-check", "all",
             "--report", "junit", "--report-dir", workdir,
         ],

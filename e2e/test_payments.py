@@ -272,7 +272,7 @@ def test_bad_requests_get_4xx_in_the_error_shape(server):
         ("/v1/payment_intents", {"currency": "jpy"}, 400, "parameter_missing"),
         ("/v1/payment_intents", {"amount": "1000", "currency": "jpy", "capture_method": "later"}, 400, "parameter_invalid"),
         ("/v1/payment_intents", {"amount": "1000", "currency": "jpy", "payment_method_types[]": "bitcoin"}, 400, "payment_intent_invalid_parameter"),
-        ("/v1/payment_intents", {"amount": "1000", "currency": "jpy", "payment_method": "pm_doesnotexist"}, 400, "resource_missing"),
+        ("/v1/payment_intents", {"amount": "1000", "currency": "jpy", "payment_method": "pm_doesnotexist"}, 404, "resource_missing"),
         ("/v1/payment_intents", {"amount": "1000", "currency": "jpy", "confirm": "yes"}, 400, "parameter_invalid"),
         ("/v1/payment_intents", {"amount": "1000", "currency": "jpy", "surprise": "1"}, 400, "parameter_unknown"),
         ("/v1/payment_intents", b"amount=1000&currency=jpy&metadata[a]]=1", 400, "parameter_invalid"),

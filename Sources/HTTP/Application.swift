@@ -26,8 +26,10 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     MetricsController(exposure: gateway.configuration.metricsExposure, gateway: gateway).register(on: router)
     PaymentIntentsController(
         payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, publicURL: gateway.configuration.resolvedPublicURL,
-        cash: gateway.cash, attempts: attempts, refusals: refusals
+        cash: gateway.cash, attempts: attempts, refusals: refusals,
+        expander: Expander(payments: gateway.payments, paymentMethods: gateway.paymentMethods)
     ).register(on: router)
+    ChargesController(payments: gateway.payments, authenticator: authenticator, reader: reader).register(on: router)
     RefundsController(payments: gateway.payments, authenticator: authenticator, reader: reader, idempotency: idempotency, cash: gateway.cash).register(
         on: router)
     CashPaymentsController(

@@ -158,9 +158,30 @@ public struct Parameters: Sendable {
     }
 
     /// Refuses any parameter not in `known`.
-    public func allowOnly(_ known: Set<String>) throws(APIError) {
+    /// Refuses parameters outside `known`, and any `expand[]` value outside `expandable`: an
+    /// expansion Kessai does not do is refused rather than silently ignored.
+    public func allowOnly(_ known: Set<String>, expandable: Set<String> = []) throws(APIError) {
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw APIError.unknown(name(unknown))
+        }
+        for path in try expansions() where !expandable.contains(path) {
+            let allowed = expandable.isEmpty ? "nothing here can be expanded" : "it can expand " + expandable.sorted().joined(separator: ", ")
+            throw APIError.invalid(name("expand"), "This property cannot be expanded (\(path.prefix(60))): \(allowed).")
+        }
+    }
+
+    /// The `expand[]` values asked for.
+    public func expansions() throws(APIError) -> Set<String> {
+        switch values["expand"] {
+        case nil: return []
+        case .string(let one): return one.isEmpty ? [] : [one]
+        case .object(let list):
+            var paths: Set<String> = []
+            for (_, value) in list {
+                guard case .string(let path) = value else { throw APIError.invalid(name("expand"), "expand must be a list of strings.") }
+                paths.insert(path)
+            }
+            return paths
         }
     }
 

@@ -22,7 +22,7 @@ enum OpenAPI {
 
     static var schemas: JSONValue {
         guard case .object(var members) = OpenAPIObjects.all else { return OpenAPIObjects.all }
-        for item in ["payment_intent", "refund", "event", "webhook_endpoint_listed", "checkout.session", "item", "embedding_origin"] {
+        for item in ["payment_intent", "refund", "charge", "event", "webhook_endpoint_listed", "checkout.session", "item", "embedding_origin"] {
             members.append(("\(item.replacingOccurrences(of: "_listed", with: ""))_list", OpenAPIObjects.list(of: item)))
         }
         members.append(("deleted_webhook_endpoint", OpenAPIObjects.deleted("webhook_endpoint", prefix: "we_")))

@@ -25,6 +25,8 @@ struct PaymentIntentsController: Sendable {
     /// Caps on card confirmations per intent and per source address.
     let attempts: AttemptLimits
     let refusals: Refusals
+    /// `expand[]`: `latest_charge`, `payment_method`.
+    let expander: Expander
 
     func register(on router: Router<KessaiRequestContext>) {
         router.post("/v1/payment_intents", use: create)
@@ -38,6 +40,14 @@ struct PaymentIntentsController: Sendable {
 
     func dto(_ intent: PaymentIntent) -> JSONValue { PaymentIntentDTO(intent: intent, publicURL: publicURL).json }
 
+    /// What a key may expand: a publishable key sees the reduced intent, with nothing expanded.
+    func expandable(_ key: AuthenticatedKey) -> Set<String> { key.kind == .secret ? Expander.intent : [] }
+
+    /// Runs `body` and expands in its answer what the request's `expand[]` asks for.
+    func expanded(_ parameters: Parameters, _ key: AuthenticatedKey, _ body: () async throws -> JSONValue) async throws -> JSONValue {
+        try await expander.apply(parameters.expansions(), merchant: key.merchant, to: try await body())
+    }
+
     /// The intent as the key that asked may see it: reduced for a publishable key.
     func dto(_ intent: PaymentIntent, for key: AuthenticatedKey) -> JSONValue {
         key.kind == .publishable ? PaymentIntentDTO(intent: intent, publicURL: publicURL).publishableJSON : dto(intent)
@@ -47,55 +57,58 @@ struct PaymentIntentsController: Sendable {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
         let (parameters, body) = try await reader.bodyAndBytes(request)
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
-            try parameters.allowOnly([
-                "amount", "currency", "payment_method", "payment_method_types", "capture_method", "confirm", "description", "metadata", "receipt_email",
-                "return_url", "expand", "automatic_payment_methods", "payment_method_options", "confirmation_method", "payment_method_data",
-            ])
-            var new = CardPayments.NewIntent(amount: 0, currency: .jpy)
-            new.currency = try Self.currency(parameters)
-            guard let amount = try Self.amount(parameters, currency: new.currency) else { throw APIError.missing("amount") }
-            new.amount = try Self.checkAmount(Int64(amount), currency: new.currency)
-            new.captureMethod = try Self.captureMethod(parameters) ?? .automatic
-            new.paymentMethod = try Self.paymentMethod(parameters)
-            new.paymentMethodTypes = try Self.paymentMethodTypes(parameters) ?? ["card"]
-            try Self.automaticPaymentMethods(parameters)
-            if let method = try parameters.string("confirmation_method"), !["automatic", "manual"].contains(method) {
-                throw APIError.invalid("confirmation_method", "confirmation_method must be automatic or manual.")
-            }
-            new.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000)
-            new.metadata = try MetadataInput.parse(parameters.object("metadata"))
-            new.receiptEmail = try Self.email(parameters, "receipt_email")
-            new.returnURL = try Self.returnURL(parameters)
-            let confirm = try Self.boolean(parameters, "confirm") ?? false
-            if new.returnURL != nil && !confirm {
-                throw APIError.invalid("return_url", "return_url can only be passed with confirm=true.")
-            }
-            if let method = new.paymentMethodTypes.first, CashPayments.methods.contains(method) {
-                guard new.captureMethod == .automatic else {
-                    throw APIError.invalid("capture_method", "\(method) payments are captured automatically; capture_method must be automatic.")
+            try await expanded(parameters, key) {
+                try parameters.allowOnly(
+                    [
+                        "amount", "currency", "payment_method", "payment_method_types", "capture_method", "confirm", "description", "metadata", "receipt_email",
+                        "return_url", "expand", "automatic_payment_methods", "payment_method_options", "confirmation_method", "payment_method_data",
+                    ], expandable: expandable(key))
+                var new = CardPayments.NewIntent(amount: 0, currency: .jpy)
+                new.currency = try Self.currency(parameters)
+                guard let amount = try Self.amount(parameters, currency: new.currency) else { throw APIError.missing("amount") }
+                new.amount = try Self.checkAmount(Int64(amount), currency: new.currency)
+                new.captureMethod = try Self.captureMethod(parameters) ?? .automatic
+                new.paymentMethod = try Self.paymentMethod(parameters)
+                new.paymentMethodTypes = try Self.paymentMethodTypes(parameters) ?? ["card"]
+                try Self.automaticPaymentMethods(parameters)
+                if let method = try parameters.string("confirmation_method"), !["automatic", "manual"].contains(method) {
+                    throw APIError.invalid("confirmation_method", "confirmation_method must be automatic or manual.")
                 }
-                guard new.paymentMethod == nil else {
-                    throw APIError.invalid("payment_method", "\(method) takes payment_method_data[type]=\(method), not a payment method id.")
+                new.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000)
+                new.metadata = try MetadataInput.parse(parameters.object("metadata"))
+                new.receiptEmail = try Self.email(parameters, "receipt_email")
+                new.returnURL = try Self.returnURL(parameters)
+                let confirm = try Self.boolean(parameters, "confirm") ?? false
+                if new.returnURL != nil && !confirm {
+                    throw APIError.invalid("return_url", "return_url can only be passed with confirm=true.")
                 }
-                let details = try CashInput.details(parameters, method: method)
-                let intent = try await cash.create(new, method: method, details: details, merchant: key.merchant, livemode: key.livemode)
-                context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "method": "\(method)"])
-                guard confirm else { return dto(intent) }
-                return dto(try await cash.confirm(intent.id, merchant: key.merchant, details: nil, returnURL: new.returnURL))
-            }
-            if try parameters.object("payment_method_data") != nil {
-                throw APIError.invalid(
-                    "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
-            }
-            try Self.paymentMethodOptions(parameters)
-            guard confirm else {
-                let intent = try await payments.create(new, merchant: key.merchant, livemode: key.livemode)
-                context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
-                return dto(intent)
-            }
-            let confirmation = CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: try idempotency.storedKey(request))
-            return try await confirmed(key: key, context: context) { access in
-                try await payments.createAndConfirm(new, merchant: key.merchant, livemode: key.livemode, confirmation, context: access)
+                if let method = new.paymentMethodTypes.first, CashPayments.methods.contains(method) {
+                    guard new.captureMethod == .automatic else {
+                        throw APIError.invalid("capture_method", "\(method) payments are captured automatically; capture_method must be automatic.")
+                    }
+                    guard new.paymentMethod == nil else {
+                        throw APIError.invalid("payment_method", "\(method) takes payment_method_data[type]=\(method), not a payment method id.")
+                    }
+                    let details = try CashInput.details(parameters, method: method)
+                    let intent = try await cash.create(new, method: method, details: details, merchant: key.merchant, livemode: key.livemode)
+                    context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "method": "\(method)"])
+                    guard confirm else { return dto(intent) }
+                    return dto(try await cash.confirm(intent.id, merchant: key.merchant, details: nil, returnURL: new.returnURL))
+                }
+                if try parameters.object("payment_method_data") != nil {
+                    throw APIError.invalid(
+                        "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
+                }
+                try Self.paymentMethodOptions(parameters)
+                guard confirm else {
+                    let intent = try await payments.create(new, merchant: key.merchant, livemode: key.livemode)
+                    context.logger.info("payment intent created", metadata: ["payment_intent": "\(intent.id)", "merchant": "\(key.merchant)"])
+                    return dto(intent)
+                }
+                let confirmation = CardPayments.Confirmation(returnURL: new.returnURL, idempotencyKey: try idempotency.storedKey(request))
+                return try await confirmed(key: key, context: context) { access in
+                    try await payments.createAndConfirm(new, merchant: key.merchant, livemode: key.livemode, confirmation, context: access)
+                }
             }
         }
     }
@@ -103,20 +116,23 @@ struct PaymentIntentsController: Sendable {
     @Sendable func retrieve(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .either)
         let query = try reader.query(request)
-        try query.allowOnly(["expand", "client_secret"])
+        try query.allowOnly(["expand", "client_secret"], expandable: expandable(key))
         let id = try Self.intentID(context)
         guard let intent = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
         if key.kind == .publishable { try Self.checkClientSecret(try query.string("client_secret"), intent) }
-        return JSONResponse.make(dto(intent, for: key))
+        return JSONResponse.make(try await expander.apply(query.expansions(), merchant: key.merchant, to: dto(intent, for: key)))
     }
 
     @Sendable func list(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
         let query = try reader.query(request)
-        try query.allowOnly(["limit", "starting_after", "ending_before", "expand"])
+        try query.allowOnly(["limit", "starting_after", "ending_before", "created", "expand"], expandable: Expander.intentList)
         let (limit, after, before) = try ListParameters.parse(query, PaymentIntentID.self)
-        let (intents, hasMore) = try await payments.list(merchant: key.merchant, limit: limit, startingAfter: after, endingBefore: before)
-        return JSONResponse.make(ListDTO.make(intents.map(dto), hasMore: hasMore, url: "/v1/payment_intents"))
+        let (intents, hasMore) = try await payments.list(
+            merchant: key.merchant, limit: limit, startingAfter: after, endingBefore: before, created: try ListParameters.created(query))
+        return JSONResponse.make(
+            try await expander.apply(
+                query.expansions(), merchant: key.merchant, to: ListDTO.make(intents.map(dto), hasMore: hasMore, url: "/v1/payment_intents")))
     }
 
     @Sendable func update(_ request: Request, context: KessaiRequestContext) async throws -> Response {
@@ -124,36 +140,39 @@ struct PaymentIntentsController: Sendable {
         let (parameters, body) = try await reader.bodyAndBytes(request)
         let id = try Self.intentID(context)
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
-            try parameters.allowOnly([
-                "amount", "currency", "payment_method", "payment_method_types", "capture_method", "description", "metadata", "receipt_email", "expand",
-                "payment_method_options",
-            ])
-            var update = CardPayments.IntentUpdate()
-            if parameters.has("currency") { update.currency = try Self.currency(parameters) }
-            if let amount = try Self.amount(parameters, currency: update.currency ?? .jpy) {
-                update.amount = try Self.checkAmount(Int64(amount), currency: update.currency ?? .jpy, checkMaximum: update.currency != nil)
-            }
-            update.captureMethod = try Self.captureMethod(parameters)
-            update.paymentMethod = try Self.paymentMethod(parameters)
-            update.paymentMethodTypes = try Self.paymentMethodTypes(parameters)
-            if let types = update.paymentMethodTypes, types.contains(where: { CashPayments.methods.contains($0) }) {
-                throw APIError.invalid(
-                    "payment_method_types", "A PaymentIntent's type cannot be changed to konbini, payeasy or emoney; create a new PaymentIntent.",
-                    code: "payment_intent_invalid_parameter")
-            }
-            try Self.paymentMethodOptions(parameters)
-            if parameters.has("description") { update.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000) ?? "" }
-            if parameters.has("receipt_email") { update.receiptEmail = try Self.email(parameters, "receipt_email") ?? "" }
-            if let metadata = try parameters.object("metadata") {
-                var changes: [String: String?] = [:]
-                for (name, value) in metadata.entries {
-                    guard case .string(let text) = value else { throw APIError.invalid(metadata.name(name), "Metadata values must be strings.") }
-                    _ = try MetadataInput.parse(Parameters([name: .string(text.isEmpty ? "x" : text)], prefix: "metadata"))
-                    changes[name] = text.isEmpty ? String?.none : text
+            try await expanded(parameters, key) {
+                try parameters.allowOnly(
+                    [
+                        "amount", "currency", "payment_method", "payment_method_types", "capture_method", "description", "metadata", "receipt_email", "expand",
+                        "payment_method_options",
+                    ], expandable: expandable(key))
+                var update = CardPayments.IntentUpdate()
+                if parameters.has("currency") { update.currency = try Self.currency(parameters) }
+                if let amount = try Self.amount(parameters, currency: update.currency ?? .jpy) {
+                    update.amount = try Self.checkAmount(Int64(amount), currency: update.currency ?? .jpy, checkMaximum: update.currency != nil)
                 }
-                update.metadata = changes
+                update.captureMethod = try Self.captureMethod(parameters)
+                update.paymentMethod = try Self.paymentMethod(parameters)
+                update.paymentMethodTypes = try Self.paymentMethodTypes(parameters)
+                if let types = update.paymentMethodTypes, types.contains(where: { CashPayments.methods.contains($0) }) {
+                    throw APIError.invalid(
+                        "payment_method_types", "A PaymentIntent's type cannot be changed to konbini, payeasy or emoney; create a new PaymentIntent.",
+                        code: "payment_intent_invalid_parameter")
+                }
+                try Self.paymentMethodOptions(parameters)
+                if parameters.has("description") { update.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000) ?? "" }
+                if parameters.has("receipt_email") { update.receiptEmail = try Self.email(parameters, "receipt_email") ?? "" }
+                if let metadata = try parameters.object("metadata") {
+                    var changes: [String: String?] = [:]
+                    for (name, value) in metadata.entries {
+                        guard case .string(let text) = value else { throw APIError.invalid(metadata.name(name), "Metadata values must be strings.") }
+                        _ = try MetadataInput.parse(Parameters([name: .string(text.isEmpty ? "x" : text)], prefix: "metadata"))
+                        changes[name] = text.isEmpty ? String?.none : text
+                    }
+                    update.metadata = changes
+                }
+                return dto(try await payments.update(id, merchant: key.merchant, update))
             }
-            return dto(try await payments.update(id, merchant: key.merchant, update))
         }
     }
 
@@ -162,37 +181,41 @@ struct PaymentIntentsController: Sendable {
         let (parameters, body) = try await reader.bodyAndBytes(request)
         let id = try Self.intentID(context)
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
-            try parameters.allowOnly([
-                "payment_method", "return_url", "expand", "client_secret", "receipt_email", "use_stripe_sdk", "payment_method_options", "payment_method_data",
-            ])
-            guard let current = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
-            if key.kind == .publishable {
-                try Self.checkClientSecret(try parameters.string("client_secret"), current)
-            }
-            if let method = current.paymentMethodTypes.first, CashPayments.methods.contains(method) {
-                let details = try CashInput.details(parameters, method: method)
+            try await expanded(parameters, key) {
+                try parameters.allowOnly(
+                    [
+                        "payment_method", "return_url", "expand", "client_secret", "receipt_email", "use_stripe_sdk", "payment_method_options",
+                        "payment_method_data",
+                    ], expandable: expandable(key))
+                guard let current = try await payments.retrieve(id, merchant: key.merchant) else { throw APIError.notFound("payment_intent", id: id.rawValue) }
+                if key.kind == .publishable {
+                    try Self.checkClientSecret(try parameters.string("client_secret"), current)
+                }
+                if let method = current.paymentMethodTypes.first, CashPayments.methods.contains(method) {
+                    let details = try CashInput.details(parameters, method: method)
+                    if let email = try Self.email(parameters, "receipt_email") {
+                        var update = CardPayments.IntentUpdate()
+                        update.receiptEmail = email
+                        _ = try await payments.update(id, merchant: key.merchant, update)
+                    }
+                    return dto(try await cash.confirm(id, merchant: key.merchant, details: details, returnURL: try Self.returnURL(parameters)), for: key)
+                }
+                if try parameters.object("payment_method_data") != nil {
+                    throw APIError.invalid(
+                        "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
+                }
+                try Self.paymentMethodOptions(parameters)
+                try await countAttempt(id, key: key, context: context)
                 if let email = try Self.email(parameters, "receipt_email") {
                     var update = CardPayments.IntentUpdate()
                     update.receiptEmail = email
                     _ = try await payments.update(id, merchant: key.merchant, update)
                 }
-                return dto(try await cash.confirm(id, merchant: key.merchant, details: details, returnURL: try Self.returnURL(parameters)), for: key)
+                let confirmation = CardPayments.Confirmation(
+                    paymentMethod: try Self.paymentMethod(parameters), returnURL: try Self.returnURL(parameters),
+                    idempotencyKey: try idempotency.storedKey(request))
+                return try await confirmed(id, merchant: key.merchant, confirmation, key: key, context: context)
             }
-            if try parameters.object("payment_method_data") != nil {
-                throw APIError.invalid(
-                    "payment_method_data", "Card details are tokenized in the buyer's browser with the publishable key; pass payment_method=pm_… instead.")
-            }
-            try Self.paymentMethodOptions(parameters)
-            try await countAttempt(id, key: key, context: context)
-            if let email = try Self.email(parameters, "receipt_email") {
-                var update = CardPayments.IntentUpdate()
-                update.receiptEmail = email
-                _ = try await payments.update(id, merchant: key.merchant, update)
-            }
-            let confirmation = CardPayments.Confirmation(
-                paymentMethod: try Self.paymentMethod(parameters), returnURL: try Self.returnURL(parameters),
-                idempotencyKey: try idempotency.storedKey(request))
-            return try await confirmed(id, merchant: key.merchant, confirmation, key: key, context: context)
         }
     }
 
@@ -251,17 +274,19 @@ struct PaymentIntentsController: Sendable {
         let (parameters, body) = try await reader.bodyAndBytes(request)
         let id = try Self.intentID(context)
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
-            try parameters.allowOnly(["amount_to_capture", "expand", "metadata", "final_capture"])
-            let amount = try parameters.integer("amount_to_capture", maximumDigits: 12).map(Int64.init)
-            if let amount, amount < 1 { throw APIError.invalid("amount_to_capture", "amount_to_capture must be a positive integer.") }
-            if let metadata = try parameters.object("metadata") {
-                var update = CardPayments.IntentUpdate()
-                update.metadata = try MetadataInput.parse(metadata).mapValues { Optional($0) }
-                _ = try await payments.update(id, merchant: key.merchant, update)
+            try await expanded(parameters, key) {
+                try parameters.allowOnly(["amount_to_capture", "expand", "metadata", "final_capture"], expandable: expandable(key))
+                let amount = try parameters.integer("amount_to_capture", maximumDigits: 12).map(Int64.init)
+                if let amount, amount < 1 { throw APIError.invalid("amount_to_capture", "amount_to_capture must be a positive integer.") }
+                if let metadata = try parameters.object("metadata") {
+                    var update = CardPayments.IntentUpdate()
+                    update.metadata = try MetadataInput.parse(metadata).mapValues { Optional($0) }
+                    _ = try await payments.update(id, merchant: key.merchant, update)
+                }
+                let intent = try await payments.capture(id, merchant: key.merchant, amount: amount)
+                context.logger.info("payment intent captured", metadata: ["payment_intent": "\(id)", "status": "\(intent.status.rawValue)"])
+                return dto(intent)
             }
-            let intent = try await payments.capture(id, merchant: key.merchant, amount: amount)
-            context.logger.info("payment intent captured", metadata: ["payment_intent": "\(id)", "status": "\(intent.status.rawValue)"])
-            return dto(intent)
         }
     }
 
@@ -270,177 +295,21 @@ struct PaymentIntentsController: Sendable {
         let (parameters, body) = try await reader.bodyAndBytes(request)
         let id = try Self.intentID(context)
         return try await idempotency.run(request, body: body, merchant: key.merchant) {
-            try parameters.allowOnly(["cancellation_reason", "expand"])
-            var reason: PaymentIntent.CancellationReason?
-            if let text = try parameters.string("cancellation_reason") {
-                let allowed: [PaymentIntent.CancellationReason] = [.duplicate, .fraudulent, .requestedByCustomer, .abandoned]
-                guard let parsed = PaymentIntent.CancellationReason(rawValue: text), allowed.contains(parsed) else {
-                    throw APIError.invalid(
-                        "cancellation_reason", "Invalid cancellation_reason: must be one of duplicate, fraudulent, requested_by_customer, abandoned.")
+            try await expanded(parameters, key) {
+                try parameters.allowOnly(["cancellation_reason", "expand"], expandable: expandable(key))
+                var reason: PaymentIntent.CancellationReason?
+                if let text = try parameters.string("cancellation_reason") {
+                    let allowed: [PaymentIntent.CancellationReason] = [.duplicate, .fraudulent, .requestedByCustomer, .abandoned]
+                    guard let parsed = PaymentIntent.CancellationReason(rawValue: text), allowed.contains(parsed) else {
+                        throw APIError.invalid(
+                            "cancellation_reason", "Invalid cancellation_reason: must be one of duplicate, fraudulent, requested_by_customer, abandoned.")
+                    }
+                    reason = parsed
                 }
-                reason = parsed
-            }
-            let canceled = try await payments.cancel(id, merchant: key.merchant, reason: reason)
-            if let method = canceled.paymentMethodTypes.first, CashPayments.methods.contains(method) { try await cash.canceled(id) }
-            return dto(canceled)
-        }
-    }
-
-    // MARK: Parameters
-
-    static func intentID(_ context: KessaiRequestContext) throws -> PaymentIntentID {
-        let raw = try context.parameters.require("id")
-        guard let id = PaymentIntentID(parsing: raw) else { throw APIError.notFound("payment_intent", id: String(raw.prefix(64))) }
-        return id
-    }
-
-    static func checkClientSecret(_ presented: String?, _ intent: PaymentIntent) throws {
-        guard let presented else { throw APIError.missing("client_secret") }
-        guard ConstantTime.equal(presented, intent.clientSecret) else {
-            throw APIError.invalid(
-                "client_secret", "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
-                code: "payment_intent_invalid_parameter")
-        }
-    }
-
-    static func currency(_ parameters: Parameters) throws -> Currency {
-        let code = try parameters.requiredString("currency")
-        guard let currency = Currency(code: code) else {
-            throw APIError.invalid(
-                "currency", "Invalid currency: \(code.prefix(10)). Kessai supports: \(Currency.all.map(\.code).joined(separator: ", ")).",
-                code: "parameter_invalid")
-        }
-        return currency
-    }
-
-    /// Stripe's minimum charge (50 of the unit: ¥50, $0.50, €0.50) and the currency's maximum.
-    /// `amount` as a whole number; a negative one is refused with the range it must be in.
-    static func amount(_ parameters: Parameters, currency: Currency) throws -> Int? {
-        if let text = try parameters.string("amount"), text.hasPrefix("-") {
-            throw APIError.invalid(
-                "amount",
-                "Amount must be a whole number from 50 to \(currency.maximumAmount) \(currency.code), in the currency's smallest unit; negative amounts are not accepted.",
-                code: "parameter_invalid_integer")
-        }
-        return try parameters.integer("amount", maximumDigits: 12)
-    }
-
-    static func checkAmount(_ amount: Int64, currency: Currency, checkMaximum: Bool = true) throws -> Int64 {
-        let minimum: Int64 = 50
-        guard amount >= minimum else {
-            throw APIError.invalid("amount", "Amount must be at least \(minimum) \(currency.code).", code: "amount_too_small")
-        }
-        if checkMaximum, amount > currency.maximumAmount {
-            throw APIError.invalid("amount", "Amount must be no more than \(currency.maximumAmount) \(currency.code).", code: "amount_too_large")
-        }
-        return amount
-    }
-
-    static func captureMethod(_ parameters: Parameters) throws -> PaymentIntent.CaptureMethod? {
-        guard let text = try parameters.string("capture_method") else { return nil }
-        guard let method = PaymentIntent.CaptureMethod(rawValue: text) else {
-            throw APIError.invalid("capture_method", "Invalid capture_method: must be one of automatic, automatic_async, manual.")
-        }
-        return method
-    }
-
-    static func paymentMethod(_ parameters: Parameters) throws -> PaymentMethodID? {
-        guard let text = try parameters.string("payment_method"), !text.isEmpty else { return nil }
-        guard let id = PaymentMethodID(parsing: text) else {
-            throw APIError.missingReference("PaymentMethod", id: String(text.prefix(64)), param: "payment_method")
-        }
-        return id
-    }
-
-    static func paymentMethodTypes(_ parameters: Parameters) throws -> [String]? {
-        guard let types = try parameters.object("payment_method_types") else { return nil }
-        var result: [String] = []
-        for (name, value) in types.entries {
-            guard case .string(let type) = value else { throw APIError.invalid(types.name(name), "payment_method_types must be a list of strings.") }
-            guard type == "card" || CashPayments.methods.contains(type) else {
-                throw APIError.invalid(
-                    "payment_method_types", "The payment method type \"\(type.prefix(40))\" is invalid. Kessai accepts: card, konbini, payeasy, emoney.",
-                    code: "payment_intent_invalid_parameter")
-            }
-            guard !result.contains(type) else {
-                throw APIError.invalid(types.name(name), "payment_method_types lists \(type) more than once.", code: "payment_intent_invalid_parameter")
-            }
-            result.append(type)
-        }
-        guard !result.isEmpty else { throw APIError.invalid("payment_method_types", "payment_method_types must not be empty.") }
-        if result.count > 1, result.contains(where: { CashPayments.methods.contains($0) }) {
-            throw APIError.invalid(
-                "payment_method_types", "Give konbini, payeasy or emoney alone: one PaymentIntent per payment method type.",
-                code: "payment_intent_invalid_parameter")
-        }
-        return result
-    }
-
-    static func automaticPaymentMethods(_ parameters: Parameters) throws {
-        guard let automatic = try parameters.object("automatic_payment_methods") else { return }
-        try automatic.allowOnly(["enabled", "allow_redirects"])
-        _ = try boolean(automatic, "enabled")
-    }
-
-    static func paymentMethodOptions(_ parameters: Parameters) throws {
-        guard let options = try parameters.object("payment_method_options") else { return }
-        try options.allowOnly(["card"])
-        if let card = try options.object("card") {
-            try card.allowOnly(["request_three_d_secure"])
-            if let value = try card.string("request_three_d_secure"), !["automatic", "any", "challenge"].contains(value) {
-                throw APIError.invalid(card.name("request_three_d_secure"), "request_three_d_secure must be automatic, any or challenge.")
+                let canceled = try await payments.cancel(id, merchant: key.merchant, reason: reason)
+                if let method = canceled.paymentMethodTypes.first, CashPayments.methods.contains(method) { try await cash.canceled(id) }
+                return dto(canceled)
             }
         }
     }
-
-    static func boolean(_ parameters: Parameters, _ key: String) throws -> Bool? {
-        guard let text = try parameters.string(key) else { return nil }
-        switch text {
-        case "true": return true
-        case "false": return false
-        default: throw APIError.invalid(parameters.name(key), "Invalid boolean: \(parameters.name(key)) must be true or false.")
-        }
-    }
-
-    static func email(_ parameters: Parameters, _ key: String) throws -> String? {
-        guard let email = try BillingDetailsInput.text(parameters, key, maximum: 254) else { return nil }
-        guard BillingDetailsInput.isPlausibleEmail(email) else {
-            throw APIError.invalid(
-                parameters.name(key), "Invalid email address: \(parameters.name(key)) must look like name@example.com.", code: "email_invalid")
-        }
-        return email
-    }
-
-    static func returnURL(_ parameters: Parameters) throws -> String? { try url(parameters, "return_url") }
-
-    /// An absolute http or https URL parameter (``URLRule``), up to 2048 bytes.
-    static func url(_ parameters: Parameters, _ key: String) throws -> String? {
-        guard let text = try parameters.string(key), !text.isEmpty else { return nil }
-        guard URLRule.accepts(text), let url = URL(string: text), url.host != nil else {
-            throw APIError.invalid(parameters.name(key), "\(parameters.name(key)) must be an absolute http or https URL.", code: "url_invalid")
-        }
-        return text
-    }
-}
-
-/// `limit`, `starting_after` and `ending_before`, as Stripe's list endpoints take them.
-enum ListParameters {
-    static func parse<Tag>(_ query: Parameters, _ type: Identifier<Tag>.Type) throws -> (Int, Identifier<Tag>?, Identifier<Tag>?) {
-        let limit = try query.integer("limit", maximumDigits: 3) ?? 10
-        guard (1...100).contains(limit) else { throw APIError.invalid("limit", "limit must be between 1 and 100.") }
-        func cursor(_ key: String) throws -> Identifier<Tag>? {
-            guard let text = try query.string(key), !text.isEmpty else { return nil }
-            guard let id = Identifier<Tag>(parsing: text) else { throw APIError.invalid(key, "Invalid \(key): \(text.prefix(64)) is not an id of this list.") }
-            return id
-        }
-        let after = try cursor("starting_after")
-        let before = try cursor("ending_before")
-        if after != nil && before != nil { throw APIError.invalid("ending_before", "Pass at most one of starting_after and ending_before.") }
-        return (limit, after, before)
-    }
-}
-
-extension Parameters {
-    /// Whether a parameter was sent at all (even empty).
-    func has(_ key: String) -> Bool { (try? string(key)) != nil || (try? object(key)) != nil }
 }

@@ -72,8 +72,9 @@ struct RefundsController: Sendable {
     @Sendable func list(_ request: Request, context: KessaiRequestContext) async throws -> Response {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
         let query = try reader.query(request)
-        try query.allowOnly(["limit", "starting_after", "ending_before", "payment_intent", "expand"])
+        try query.allowOnly(["limit", "starting_after", "ending_before", "payment_intent", "created", "expand"])
         let (limit, after, before) = try ListParameters.parse(query, RefundID.self)
+        let created = try ListParameters.created(query)
         var intent: PaymentIntentID?
         if let text = try query.string("payment_intent"), !text.isEmpty {
             guard let id = PaymentIntentID(parsing: text) else {
@@ -82,7 +83,7 @@ struct RefundsController: Sendable {
             intent = id
         }
         let (refunds, hasMore) = try await payments.listRefunds(
-            merchant: key.merchant, paymentIntent: intent, limit: limit, startingAfter: after, endingBefore: before)
+            merchant: key.merchant, paymentIntent: intent, limit: limit, startingAfter: after, endingBefore: before, created: created)
         return JSONResponse.make(ListDTO.make(refunds.map { RefundDTO(refund: $0).json }, hasMore: hasMore, url: "/v1/refunds"))
     }
 }

@@ -69,12 +69,6 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(kind: .invalidRequest, code: "resource_missing", message: "No such \(what): '\(id)'", param: param, status: 404)
     }
 
-    /// A parameter names an object that does not exist (or is another merchant's): 400, as
-    /// Stripe answers it; 404 is for the object the URL names.
-    public static func missingReference(_ what: String, id: String, param: String) -> APIError {
-        APIError(kind: .invalidRequest, code: "resource_missing", message: "No such \(what): '\(id)'", param: param, status: 400)
-    }
-
     /// Card input refused, in Stripe's codes.
     public static func card(_ error: CardInputError) -> APIError {
         switch error {

@@ -93,6 +93,17 @@ enum OpenAPIObjects {
         ])
     }
 
+    static var charge: JSONValue {
+        S.response([
+            ("id", S.string(pattern: "^ch_")), ("object", S.constant("charge")), ("amount", S.integer(minimum: 0)),
+            ("amount_captured", S.integer(minimum: 0)), ("amount_refunded", S.integer(minimum: 0)), ("captured", S.boolean()),
+            ("created", S.integer()), ("currency", currency), ("failure_code", nullableString), ("failure_message", nullableString),
+            ("outcome", openObject), ("paid", S.boolean()), ("payment_intent", S.string(pattern: "^pi_")),
+            ("payment_method", S.string(pattern: "^pm_")), ("payment_method_details", openObject), ("refunded", S.boolean()),
+            ("status", S.enumeration(["succeeded", "failed", "pending"])),
+        ])
+    }
+
     static var event: JSONValue {
         S.response([
             ("id", S.string(pattern: "^evt_")), ("object", S.constant("event")), ("api_version", S.string()), ("created", S.integer()),
@@ -190,7 +201,7 @@ enum OpenAPIObjects {
     static var all: JSONValue {
         .object([
             ("payment_intent", paymentIntent), ("payment_intent_publishable", paymentIntentPublishable), ("payment_method", paymentMethod),
-            ("refund", refund), ("event", event), ("webhook_endpoint", webhookEndpoint), ("webhook_endpoint_listed", webhookEndpointListed),
+            ("refund", refund), ("charge", charge), ("event", event), ("webhook_endpoint", webhookEndpoint), ("webhook_endpoint_listed", webhookEndpointListed),
             ("checkout.session", checkoutSession), ("item", lineItem), ("embedding_origin", embeddingOrigin), ("ledger_checkpoint", checkpoint),
             ("error", error),
         ])

@@ -10,6 +10,8 @@ struct OpenAPIOperation {
         let name: String
         let schema: JSONValue
         var required = false
+        /// `name[key]=…` pairs (Stripe's bracket syntax).
+        var deepObject = false
     }
 
     let method: String
@@ -30,6 +32,13 @@ struct OpenAPIOperation {
     var description: String? = nil
 
     static let pageLimit = Query(name: "limit", schema: Schema.integer("How many objects, 1 to 100 (default 10).", minimum: 1, maximum: 100))
+
+    /// `created[gt|gte|lt|lte]`: Unix seconds.
+    static let created = Query(
+        name: "created",
+        schema: Schema.object(
+            ["gt", "gte", "lt", "lte"].map { ($0, Schema.integer("Unix seconds.", minimum: 0, maximum: 99_999_999_999)) }, required: []),
+        deepObject: true)
 
     static func cursors(_ prefix: String) -> [Query] {
         [
@@ -58,6 +67,7 @@ struct OpenAPIOperation {
             var parameter: [(String, JSONValue)] = [
                 ("name", .string(field.name)), ("in", "query"), ("required", .bool(field.required)), ("schema", field.schema),
             ]
+            if field.deepObject { parameter += [("style", "deepObject"), ("explode", true)] }
             if case .object(let schema) = field.schema, let description = schema.first(where: { $0.0 == "description" }) {
                 parameter.append(("description", description.1))
             }

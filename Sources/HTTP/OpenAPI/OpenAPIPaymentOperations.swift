@@ -120,7 +120,7 @@ enum OpenAPIPaymentOperations {
                 form: createIntent, required: ["amount", "currency"], response: "payment_intent", links: intentLinks),
             Op(
                 method: "get", path: "/v1/payment_intents", id: "listPaymentIntents", summary: "List PaymentIntents, newest first",
-                query: [Op.pageLimit] + Op.cursors("pi_"), response: "payment_intent_list"),
+                query: [Op.pageLimit] + Op.cursors("pi_") + [Op.created], response: "payment_intent_list"),
             Op(
                 method: "get", path: "/v1/payment_intents/{id}", id: "retrievePaymentIntent",
                 summary: "Retrieve a PaymentIntent (the publishable key needs client_secret)", key: .either, query: [clientSecret],
@@ -159,9 +159,17 @@ enum OpenAPIPaymentOperations {
             Op(
                 method: "get", path: "/v1/refunds", id: "listRefunds", summary: "List refunds",
                 query: [Op.pageLimit] + Op.cursors("re_") + [
-                    Op.Query(name: "payment_intent", schema: S.string("Only this intent's refunds.", maxLength: 64, pattern: "^(pi_[0-9A-Za-z]+)?$"))
+                    Op.Query(name: "payment_intent", schema: S.string("Only this intent's refunds.", maxLength: 64, pattern: "^(pi_[0-9A-Za-z]+)?$")),
+                    Op.created,
                 ], response: "refund_list"),
             Op(method: "get", path: "/v1/refunds/{id}", id: "retrieveRefund", summary: "Retrieve a refund", response: "refund"),
+            Op(
+                method: "get", path: "/v1/charges", id: "listCharges", summary: "List charges (one per authorization), newest first",
+                query: [Op.pageLimit] + Op.cursors("ch_") + [
+                    Op.Query(name: "payment_intent", schema: S.string("Only this intent's charges.", maxLength: 64, pattern: "^(pi_[0-9A-Za-z]+)?$")),
+                    Op.created,
+                ], response: "charge_list"),
+            Op(method: "get", path: "/v1/charges/{id}", id: "retrieveCharge", summary: "Retrieve a charge", response: "charge"),
             Op(
                 method: "post", path: "/v1/test_helpers/payment_intents/{id}/pay", id: "payCashPaymentIntent",
                 summary: "Test mode: the buyer pays a konbini or Pay-easy intent at the counter or ATM",

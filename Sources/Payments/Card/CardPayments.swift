@@ -128,13 +128,13 @@ public struct CardPayments: Sendable {
 
     /// A page of a merchant's intents, newest first, as Stripe's list endpoints page.
     public func list(
-        merchant: MerchantID, limit: Int, startingAfter: PaymentIntentID?, endingBefore: PaymentIntentID?
+        merchant: MerchantID, limit: Int, startingAfter: PaymentIntentID?, endingBefore: PaymentIntentID?, created: CreatedRange = CreatedRange()
     ) async throws -> (
         [PaymentIntent], hasMore: Bool
     ) {
         try await Self.page(
-            table: "payment_intents", merchant: merchant, limit: limit, startingAfter: startingAfter?.rawValue, endingBefore: endingBefore?.rawValue,
-            database: database, decoding: PaymentIntentRow.self
+            table: "payment_intents", object: "payment_intent", merchant: merchant, limit: limit, startingAfter: startingAfter?.rawValue,
+            endingBefore: endingBefore?.rawValue, created: created, database: database, decoding: PaymentIntentRow.self
         ) { try $0.domain() }
     }
 }

@@ -20,7 +20,7 @@ extension CardPayments {
         guard
             let (row, card) = try await cards.read(
                 joined: CardStatements.ExpiryAndCard.self, token: method, merchant: merchant, purpose: .authorization, context: context)
-        else { throw APIError.missingReference("PaymentMethod", id: method.rawValue, param: "payment_method") }
+        else { throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method") }
         guard let card else { throw VaultError.notFound }
         return (Int(try row.integer(0)), Int(try row.integer(1)), card)
     }

@@ -97,13 +97,15 @@ extension CardPayments {
     }
 
     public func listRefunds(
-        merchant: MerchantID, paymentIntent: PaymentIntentID?, limit: Int, startingAfter: RefundID?, endingBefore: RefundID?
+        merchant: MerchantID, paymentIntent: PaymentIntentID?, limit: Int, startingAfter: RefundID?, endingBefore: RefundID?,
+        created: CreatedRange = CreatedRange()
     ) async throws
         -> ([Refund], hasMore: Bool)
     {
         try await Self.page(
-            table: "refunds", merchant: merchant, limit: limit, startingAfter: startingAfter?.rawValue, endingBefore: endingBefore?.rawValue,
-            filter: paymentIntent.map { ("payment_intent_id", $0.rawValue) }, database: database, decoding: RefundRow.self
+            table: "refunds", object: "refund", merchant: merchant, limit: limit, startingAfter: startingAfter?.rawValue,
+            endingBefore: endingBefore?.rawValue, filter: paymentIntent.map { ("payment_intent_id", $0.rawValue) }, created: created,
+            database: database, decoding: RefundRow.self
         ) { try $0.domain() }
     }
 

@@ -42,7 +42,7 @@ extension CardPayments {
     /// when it is not the merchant's.
     static func cardExpiry(_ method: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> (Int, Int) {
         guard let row = try await db.rows(CardStatements.Expiry.self, [.text(method.rawValue), .text(merchant.rawValue)]).first else {
-            throw APIError.missingReference("PaymentMethod", id: method.rawValue, param: "payment_method")
+            throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method")
         }
         return (Int(try row.integer(0)), Int(try row.integer(1)))
     }
@@ -71,7 +71,8 @@ extension CardPayments {
 
     /// Stripe's list paging over `(created_at, id)`, newest first.
     static func page<Row: Decodable & Sendable, Item: Sendable>(
-        table: String, merchant: MerchantID, limit: Int, startingAfter: String?, endingBefore: String?, filter: (String, String)? = nil,
+        table: String, object: String, merchant: MerchantID, limit: Int, startingAfter: String?, endingBefore: String?,
+        filter: (String, String)? = nil, created: CreatedRange = CreatedRange(),
         database: KessaiDatabase, decoding: Row.Type, map: @Sendable @escaping (Row) throws -> Item
     ) async throws -> ([Item], hasMore: Bool) {
         try await database.withConnection { db in
@@ -79,11 +80,15 @@ extension CardPayments {
                 guard
                     let row = try await db.select().column("created_at").from(table).where("id", .equal, id).where("merchant_id", .equal, merchant.rawValue)
                         .first()
-                else { throw APIError.notFound(table == "refunds" ? "refund" : "payment_intent", id: id, param: param) }
+                else { throw APIError.notFound(object, id: id, param: param) }
                 return try row.decode(column: "created_at", as: Int64.self)
             }
             var query = db.select().column("*").from(table).where("merchant_id", .equal, merchant.rawValue)
             if let (column, value) = filter { query = query.where(column, .equal, value) }
+            if let value = created.greaterThan { query = query.where("created_at", .greaterThan, value) }
+            if let value = created.greaterThanOrEqual { query = query.where("created_at", .greaterThanOrEqual, value) }
+            if let value = created.lessThan { query = query.where("created_at", .lessThan, value) }
+            if let value = created.lessThanOrEqual { query = query.where("created_at", .lessThanOrEqual, value) }
             if let after = startingAfter {
                 let created = try await cursor(after, param: "starting_after")
                 query = query.where { group in
