@@ -2,6 +2,7 @@ public import Hummingbird
 import KessaiCore
 import Ledger
 import Logging
+import Payments
 import ServiceLifecycle
 import Vault
 import Webhooks
@@ -46,8 +47,8 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     CSPReportController(events: gateway.securityEvents, limiter: RateWindow(limit: 60, window: .seconds(60))).register(on: router)
     CheckoutController(
         sessions: CheckoutSessions(
-            database: gateway.database, payments: gateway.payments, events: EventRecorder(publicURL: publicURL, clock: gateway.clock), clock: gateway.clock,
-            publicURL: publicURL),
+            database: gateway.database, payments: gateway.payments, events: EventRecorder(publicURL: publicURL, clock: gateway.clock), clock: gateway.clock
+        ),
         payments: gateway.payments, paymentMethods: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency,
         clock: gateway.clock, publicURL: publicURL, attempts: attempts, refusals: refusals
     ).register(on: router)

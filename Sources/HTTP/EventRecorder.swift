@@ -25,6 +25,12 @@ struct EventRecorder: PaymentEventSink {
         try await record(type, merchant: refund.merchant, livemode: livemode, objectID: refund.id.rawValue, object: RefundDTO(refund: refund).json, on: db)
     }
 
+    func record(_ type: PaymentEventType, checkoutSession: CheckoutSession, on db: any SQLDatabase) async throws {
+        try await record(
+            type, merchant: checkoutSession.merchant, livemode: checkoutSession.livemode, objectID: checkoutSession.id.rawValue,
+            object: checkoutSession.json(publicURL: publicURL, now: clock.now().unixSeconds), on: db)
+    }
+
     func record(
         _ type: PaymentEventType, merchant: MerchantID, livemode: Bool, objectID: String, object: JSONValue, on db: any SQLDatabase
     ) async throws {

@@ -26,6 +26,8 @@ public protocol PaymentEventSink: Sendable {
     /// The values of ``EventInsert`` and ``DeliveriesInsert`` for an intent's event, for a
     /// caller's ``Storage/ConstantWriteBatch``.
     func batchValues(_ type: PaymentEventType, intent: PaymentIntent) -> EventValues
+    /// Records a checkout session's event (`checkout.session.completed`).
+    func record(_ type: PaymentEventType, checkoutSession: CheckoutSession, on db: any SQLDatabase) async throws
 }
 
 /// An event's insert, as a part of a write batch. A NULL id inserts nothing, so a batch keeps
@@ -75,4 +77,5 @@ public struct NoEvents: PaymentEventSink {
     public func record(_ type: PaymentEventType, refund: Refund, livemode: Bool, on db: any SQLDatabase) async throws {}
     public func writes(_ type: PaymentEventType, intent: PaymentIntent, on db: any SQLDatabase) -> [any SQLExpression] { [] }
     public func batchValues(_ type: PaymentEventType, intent: PaymentIntent) -> EventValues { .none }
+    public func record(_ type: PaymentEventType, checkoutSession: CheckoutSession, on db: any SQLDatabase) async throws {}
 }

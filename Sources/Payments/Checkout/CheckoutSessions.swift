@@ -1,11 +1,6 @@
-import HTTPTypes
-import Hummingbird
 import KessaiCore
-import Ledger
-import Payments
 import SQLKit
-import Storage
-import Vault
+public import Storage
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -13,110 +8,56 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A hosted checkout session, in Stripe's Checkout Session shape (`mode=payment` only). Each
-/// session owns one PaymentIntent for its total; the buyer pays it on Kessai's page at `url`.
-struct CheckoutSession: Sendable {
-    struct LineItem: Codable, Sendable {
-        let name: String
-        let unitAmount: Int64
-        let quantity: Int64
-        var amount: Int64 { unitAmount * quantity }
-    }
-
-    let id: CheckoutSessionID
-    let merchant: MerchantID
-    let livemode: Bool
-    let paymentIntent: PaymentIntentID
-    let storedStatus: String
-    let amountTotal: Int64
-    let currency: Currency
-    let lineItems: [LineItem]
-    let successURL: String
-    let cancelURL: String?
-    let locale: String?
-    let clientReferenceID: String?
-    let customerEmail: String?
-    let metadata: [String: String]
-    let created: Int64
-    let expiresAt: Int64
-    let completedAt: Int64?
-
-    /// `open`, `complete`, or `expired` (an open session past `expires_at` is expired).
-    func status(now: Int64) -> String {
-        storedStatus == "open" && now >= expiresAt ? "expired" : storedStatus
-    }
-
-    /// `success_url` with Stripe's `{CHECKOUT_SESSION_ID}` template filled in.
-    var resolvedSuccessURL: String { successURL.replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: id.rawValue) }
-
-    func json(publicURL: String, now: Int64) -> JSONValue {
-        let status = status(now: now)
-        return .object([
-            ("id", .string(id.rawValue)),
-            ("object", "checkout.session"),
-            ("amount_subtotal", .int(amountTotal)),
-            ("amount_total", .int(amountTotal)),
-            ("cancel_url", .optional(cancelURL)),
-            ("client_reference_id", .optional(clientReferenceID)),
-            ("created", .int(created)),
-            ("currency", .string(currency.code)),
-            ("customer", nil),
-            ("customer_email", .optional(customerEmail)),
-            ("expires_at", .int(expiresAt)),
-            ("livemode", .bool(livemode)),
-            ("locale", .optional(locale)),
-            ("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("mode", "payment"),
-            ("payment_intent", .string(paymentIntent.rawValue)),
-            ("payment_method_types", .array(["card"])),
-            ("payment_status", status == "complete" ? "paid" : "unpaid"),
-            ("status", .string(status)),
-            ("success_url", .string(successURL)),
-            ("url", status == "open" ? .string("\(publicURL)/checkout/\(id.rawValue)") : nil),
-        ])
-    }
-
-    func lineItemsJSON() -> JSONValue {
-        .array(
-            lineItems.enumerated().map { index, item in
-                .object([
-                    ("id", .string("li_\(id.rawValue.dropFirst(3).prefix(20))\(index)")),
-                    ("object", "item"),
-                    ("amount_subtotal", .int(item.amount)),
-                    ("amount_total", .int(item.amount)),
-                    ("currency", .string(currency.code)),
-                    ("description", .string(item.name)),
-                    ("price", .object([("object", "price"), ("currency", .string(currency.code)), ("unit_amount", .int(item.unitAmount))])),
-                    ("quantity", .int(item.quantity)),
-                ])
-            })
-    }
-}
-
 /// Stores checkout sessions; completes one exactly once, with its event.
-struct CheckoutSessions: Sendable {
+public struct CheckoutSessions: Sendable {
     let database: KessaiDatabase
     let payments: CardPayments
-    let events: EventRecorder
+    let events: any PaymentEventSink
     let clock: any KessaiClock
-    let publicURL: String
 
-    struct New: Sendable {
-        var lineItems: [CheckoutSession.LineItem]
-        var currency: Currency
-        var successURL: String
-        var cancelURL: String?
-        var locale: String?
-        var clientReferenceID: String?
-        var customerEmail: String?
-        var metadata: [String: String]
-        var expiresAt: Int64
-        var captureMethod: PaymentIntent.CaptureMethod
-        var description: String?
-        var intentMetadata: [String: String]
+    public init(database: KessaiDatabase, payments: CardPayments, events: any PaymentEventSink, clock: any KessaiClock) {
+        self.database = database
+        self.payments = payments
+        self.events = events
+        self.clock = clock
     }
 
-    func create(_ new: New, merchant: MerchantID, livemode: Bool) async throws -> CheckoutSession {
+    /// What a merchant asks for: the items, where the buyer goes after, and the intent's settings.
+    public struct New: Sendable {
+        public var lineItems: [CheckoutSession.LineItem]
+        public var currency: Currency
+        public var successURL: String
+        public var cancelURL: String?
+        public var locale: String?
+        public var clientReferenceID: String?
+        public var customerEmail: String?
+        public var metadata: [String: String]
+        public var expiresAt: Int64
+        public var captureMethod: PaymentIntent.CaptureMethod
+        public var description: String?
+        public var intentMetadata: [String: String]
+
+        public init(
+            lineItems: [CheckoutSession.LineItem], currency: Currency, successURL: String, cancelURL: String?, locale: String?, clientReferenceID: String?,
+            customerEmail: String?, metadata: [String: String], expiresAt: Int64, captureMethod: PaymentIntent.CaptureMethod, description: String?,
+            intentMetadata: [String: String]
+        ) {
+            self.lineItems = lineItems
+            self.currency = currency
+            self.successURL = successURL
+            self.cancelURL = cancelURL
+            self.locale = locale
+            self.clientReferenceID = clientReferenceID
+            self.customerEmail = customerEmail
+            self.metadata = metadata
+            self.expiresAt = expiresAt
+            self.captureMethod = captureMethod
+            self.description = description
+            self.intentMetadata = intentMetadata
+        }
+    }
+
+    public func create(_ new: New, merchant: MerchantID, livemode: Bool) async throws -> CheckoutSession {
         let total = new.lineItems.reduce(0) { $0 + $1.amount }
         var intent = CardPayments.NewIntent(amount: total, currency: new.currency)
         intent.captureMethod = new.captureMethod
@@ -147,7 +88,7 @@ struct CheckoutSessions: Sendable {
     }
 
     /// A session by id; with `merchant`, only that merchant's.
-    func find(_ id: CheckoutSessionID, merchant: MerchantID? = nil) async throws -> CheckoutSession? {
+    public func find(_ id: CheckoutSessionID, merchant: MerchantID? = nil) async throws -> CheckoutSession? {
         try await database.withConnection { db in
             var query = db.select().column("*").from("checkout_sessions").where("id", .equal, id.rawValue)
             if let merchant { query = query.where("merchant_id", .equal, merchant.rawValue) }
@@ -155,7 +96,7 @@ struct CheckoutSessions: Sendable {
         }
     }
 
-    func list(merchant: MerchantID, limit: Int) async throws -> ([CheckoutSession], Bool) {
+    public func list(merchant: MerchantID, limit: Int) async throws -> ([CheckoutSession], Bool) {
         try await database.withConnection { db in
             let rows = try await db.select().column("*").from("checkout_sessions").where("merchant_id", .equal, merchant.rawValue)
                 .orderBy("created_at", .descending).orderBy("id", .descending).limit(limit + 1).all()
@@ -165,7 +106,7 @@ struct CheckoutSessions: Sendable {
 
     /// Marks an open session complete and records `checkout.session.completed`, once.
     @discardableResult
-    func complete(_ session: CheckoutSession) async throws -> Bool {
+    public func complete(_ session: CheckoutSession) async throws -> Bool {
         let now = clock.now().unixSeconds
         return try await database.transaction { db in
             let changed = try await db.update("checkout_sessions").set("status", to: "complete").set("completed_at", to: now)
@@ -174,15 +115,13 @@ struct CheckoutSessions: Sendable {
                 let completed = try await db.select().column("*").from("checkout_sessions").where("id", .equal, session.id.rawValue)
                     .first().map(Self.decode)
             else { return false }
-            try await events.record(
-                .checkoutSessionCompleted, merchant: session.merchant, livemode: session.livemode, objectID: session.id.rawValue,
-                object: completed.json(publicURL: publicURL, now: now), on: db)
+            try await events.record(.checkoutSessionCompleted, checkoutSession: completed, on: db)
             return true
         }
     }
 
     /// Expires an open session (and cancels its unpaid intent); false when it was not open.
-    func expire(_ session: CheckoutSession) async throws -> Bool {
+    public func expire(_ session: CheckoutSession) async throws -> Bool {
         let changed = try await database.withConnection { db in
             try await db.update("checkout_sessions").set("status", to: "expired").where("id", .equal, session.id.rawValue)
                 .where("status", .equal, "open").returning("id").all()
