@@ -21,8 +21,10 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     HealthController(database: gateway.database).register(on: router)
     let idempotency = Idempotency(
         database: gateway.database, keySource: gateway.keySource, clock: gateway.clock, lease: gateway.configuration.idempotencyLease)
-    PaymentMethodsController(store: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency, clock: gateway.clock)
-        .register(on: router)
+    PaymentMethodsController(
+        store: gateway.paymentMethods, authenticator: authenticator, reader: reader, idempotency: idempotency, clock: gateway.clock, cash: gateway.cash
+    )
+    .register(on: router)
     LedgerController(gateway: gateway).register(on: router)
     MetricsController(exposure: gateway.configuration.metricsExposure, gateway: gateway).register(on: router)
     PaymentIntentsController(

@@ -18,6 +18,8 @@ struct PaymentMethodsController: Sendable {
     let reader: ParameterReader
     let idempotency: Idempotency
     let clock: any KessaiClock
+    /// Konbini, Pay-easy and e-money methods are read from beside their intents.
+    let cash: CashPayments
 
     func register(on router: Router<KessaiRequestContext>) {
         router.post("/v1/payment_methods", use: create)
@@ -42,10 +44,18 @@ struct PaymentMethodsController: Sendable {
         let key = try await authenticator.authenticate(request, context: context, accepts: .secret)
         try reader.query(request).allowOnly(["expand"])
         let raw = try context.parameters.require("id")
-        guard let id = PaymentMethodID(parsing: raw),
-            let method = try await store.retrieve(id, merchant: key.merchant)
-        else { throw APIError.notFound("PaymentMethod", id: String(raw.prefix(64))) }
-        return JSONResponse.make(PaymentMethodDTO(method).json)
+        guard let id = PaymentMethodID(parsing: raw) else { throw APIError.notFound("PaymentMethod", id: String(raw.prefix(64))) }
+        if let method = try await store.retrieve(id, merchant: key.merchant) { return JSONResponse.make(PaymentMethodDTO(method).json) }
+        // A konbini, Pay-easy or e-money method lives beside its intent.
+        guard let (record, created, livemode) = try await cash.paymentMethod(id.rawValue, merchant: key.merchant) else {
+            throw APIError.notFound("PaymentMethod", id: String(raw.prefix(64)))
+        }
+        return JSONResponse.make(
+            .object([
+                ("id", .string(id.rawValue)), ("object", "payment_method"), ("allow_redisplay", "unspecified"),
+                ("billing_details", PaymentMethodDTO.billing(record.details.billing)), ("created", .int(created)), ("customer", nil),
+                ("livemode", .bool(livemode)), ("metadata", .object([])), (record.method, .object([])), ("type", .string(record.method)),
+            ]))
     }
 
     /// The wire form of a tokenization request, checked field by field in the order Stripe checks.
@@ -174,33 +184,28 @@ struct PaymentMethodDTO {
     let method: PaymentMethod
     init(_ method: PaymentMethod) { self.method = method }
 
+    /// Stripe's `billing_details`, every member present.
+    static func billing(_ billing: BillingDetails) -> JSONValue {
+        let address = billing.address ?? BillingDetails.Address()
+        return .object([
+            (
+                "address",
+                .object([
+                    ("city", .optional(address.city)), ("country", .optional(address.country)), ("line1", .optional(address.line1)),
+                    ("line2", .optional(address.line2)), ("postal_code", .optional(address.postalCode)), ("state", .optional(address.state)),
+                ])
+            ),
+            ("email", .optional(billing.email)), ("name", .optional(billing.name)), ("phone", .optional(billing.phone)),
+        ])
+    }
+
     var json: JSONValue {
         let card = method.card
-        let billing = method.billingDetails
-        let address = billing.address ?? BillingDetails.Address()
         return .object([
             ("id", .string(method.id.rawValue)),
             ("object", "payment_method"),
             ("allow_redisplay", "unspecified"),
-            (
-                "billing_details",
-                .object([
-                    (
-                        "address",
-                        .object([
-                            ("city", .optional(address.city)),
-                            ("country", .optional(address.country)),
-                            ("line1", .optional(address.line1)),
-                            ("line2", .optional(address.line2)),
-                            ("postal_code", .optional(address.postalCode)),
-                            ("state", .optional(address.state)),
-                        ])
-                    ),
-                    ("email", .optional(billing.email)),
-                    ("name", .optional(billing.name)),
-                    ("phone", .optional(billing.phone)),
-                ])
-            ),
+            ("billing_details", Self.billing(method.billingDetails)),
             (
                 "card",
                 .object([

@@ -84,6 +84,29 @@ struct SurfaceTests {
         }
     }
 
+    @Test("a konbini payment method is retrieved like a card's, for its merchant only", arguments: TestBackend.available)
+    func cashPaymentMethod(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            let other = try await test.merchant("Other")
+            try await test.api { api in
+                let intent = try await api.post(
+                    "/v1/payment_intents", key: shop.secret,
+                    form: [
+                        ("amount", "1500"), ("currency", "jpy"), ("payment_method_types[]", "konbini"), ("payment_method_data[type]", "konbini"),
+                        ("payment_method_data[billing_details][name]", "山田 花子"), ("payment_method_data[billing_details][email]", "hanako@example.jp"),
+                        ("confirm", "true"),
+                    ])
+                #expect(intent.status == 200, "\(intent.text)")
+                let pm = try #require(intent.json["payment_method"] as? String)
+                let read = try await api.get("/v1/payment_methods/\(pm)", key: shop.secret)
+                #expect(read.status == 200 && read.json["type"] as? String == "konbini" && read.json["object"] as? String == "payment_method")
+                #expect((read.json["billing_details"] as? [String: Any])?["email"] as? String == "hanako@example.jp")
+                #expect(try await api.get("/v1/payment_methods/\(pm)", key: other.secret).status == 404)
+            }
+        }
+    }
+
     @Test("a webhook endpoint is updated and disabled through the API, and another merchant's is not found")
     func webhookEndpointUpdate() async throws {
         try await TestGateway.with(.sqlite) { test in

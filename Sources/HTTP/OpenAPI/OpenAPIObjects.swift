@@ -84,6 +84,25 @@ enum OpenAPIObjects {
         ])
     }
 
+    /// A konbini, Pay-easy or e-money payment method (made with its intent), or a card's.
+    static var anyPaymentMethod: JSONValue {
+        let address = S.response([
+            ("city", nullableString), ("country", nullableString), ("line1", nullableString), ("line2", nullableString),
+            ("postal_code", nullableString), ("state", nullableString),
+        ])
+        let cash = S.object(
+            [
+                ("id", S.string(pattern: "^pm_")), ("object", S.constant("payment_method")), ("allow_redisplay", S.string()),
+                (
+                    "billing_details",
+                    S.response([("address", address), ("email", nullableString), ("name", nullableString), ("phone", nullableString)])
+                ),
+                ("created", S.integer()), ("customer", anyNull), ("livemode", S.boolean()), ("metadata", stringMap),
+                ("type", S.enumeration(["konbini", "payeasy", "emoney"])), ("konbini", openObject), ("payeasy", openObject), ("emoney", openObject),
+            ], required: ["id", "object", "billing_details", "created", "livemode", "metadata", "type"], closed: false)
+        return .object([("oneOf", .array([paymentMethod, cash]))])
+    }
+
     static var refund: JSONValue {
         S.response([
             ("id", S.string(pattern: "^re_")), ("object", S.constant("refund")), ("amount", S.integer(minimum: 1)), ("balance_transaction", anyNull),
@@ -201,6 +220,7 @@ enum OpenAPIObjects {
     static var all: JSONValue {
         .object([
             ("payment_intent", paymentIntent), ("payment_intent_publishable", paymentIntentPublishable), ("payment_method", paymentMethod),
+            ("any_payment_method", anyPaymentMethod),
             ("refund", refund), ("charge", charge), ("event", event), ("webhook_endpoint", webhookEndpoint), ("webhook_endpoint_listed", webhookEndpointListed),
             ("checkout.session", checkoutSession), ("item", lineItem), ("embedding_origin", embeddingOrigin), ("ledger_checkpoint", checkpoint),
             ("error", error),

@@ -114,7 +114,10 @@ enum OpenAPIPaymentOperations {
                     ),
                     ("billing_details", billingDetails), ("metadata", S.metadata), ("allow_redisplay", S.enumeration(["always", "limited", "unspecified"])),
                 ], required: ["type", "card"], response: "payment_method", links: [("RetrievePaymentMethod", "retrievePaymentMethod")]),
-            Op(method: "get", path: "/v1/payment_methods/{id}", id: "retrievePaymentMethod", summary: "Retrieve a payment method", response: "payment_method"),
+            Op(
+                method: "get", path: "/v1/payment_methods/{id}", id: "retrievePaymentMethod",
+                summary: "Retrieve a payment method: a card's, or a konbini, Pay-easy or e-money method made with its intent",
+                response: "any_payment_method"),
             Op(
                 method: "post", path: "/v1/payment_intents", id: "createPaymentIntent", summary: "Create a PaymentIntent (and confirm it with confirm=true)",
                 form: createIntent, required: ["amount", "currency"], response: "payment_intent", links: intentLinks),

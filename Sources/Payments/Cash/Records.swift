@@ -42,6 +42,23 @@ extension CashPayments {
         }
     }
 
+    /// A konbini, Pay-easy or e-money payment method (`pm_…` made with its intent), for its
+    /// merchant only.
+    /// - Returns: the record, when it was made, and whether it is live; nil for another
+    ///   merchant's or none.
+    public func paymentMethod(_ id: String, merchant: MerchantID) async throws -> (record: Record, created: Int64, livemode: Bool)? {
+        try await database.withConnection { db in
+            guard
+                let row = try await db.select().column("*").from("cash_payments").where("payment_method_id", .equal, id)
+                    .where("merchant_id", .equal, merchant.rawValue).first()
+            else { return nil }
+            let record = try Self.record(row)
+            let livemode = try await db.select().column("livemode").from("payment_intents").where("id", .equal, record.intent.rawValue).first()?
+                .decode(column: "livemode", as: Int.self)
+            return (record, try row.decode(column: "created_at", as: Int64.self), livemode == 1)
+        }
+    }
+
     /// The record behind a voucher, instructions or provider page (its token is the credential).
     public func record(pageToken: String) async throws -> (Record, PaymentIntent)? {
         try await database.withConnection { db in
