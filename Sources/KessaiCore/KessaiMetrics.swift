@@ -1,4 +1,4 @@
-public import Metrics
+import Metrics
 
 /// Kessai's metrics: their names, and one function per thing measured, so that every target
 /// (HTTP, Payments, Vault, Webhooks) records them the same way through swift-metrics. Until a

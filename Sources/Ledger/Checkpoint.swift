@@ -1,8 +1,8 @@
-public import Crypto
+import Crypto
 public import Foundation
-public import KessaiCore
-public import SQLKit
-public import Storage
+import KessaiCore
+import SQLKit
+import Storage
 
 /// Signs checkpoints with a key kept apart from the vault's keys.
 public protocol CheckpointSigner: Sendable {

@@ -1,5 +1,5 @@
 public import Foundation
-public import KessaiCore
+import KessaiCore
 
 /// Who did something.
 public struct LedgerActor: Sendable, Equatable {

@@ -1,7 +1,7 @@
 public import Foundation
-public import KessaiCore
-public import SQLKit
-public import Storage
+import KessaiCore
+import SQLKit
+import Storage
 
 /// A search of the log for an investigation: which card data was read, by whom, when and why.
 public struct LedgerQuery: Sendable {

@@ -1,8 +1,8 @@
-public import Crypto
+import Crypto
 public import Foundation
-public import KessaiCore
-public import SQLKit
-public import Storage
+import KessaiCore
+import SQLKit
+import Storage
 
 /// Export of closed segments for long-term retention (PCI DSS 10.5.1: 12 months kept, the last
 /// 3 immediately available).

@@ -1,6 +1,6 @@
 public import Foundation
-public import KessaiCore
-public import SQLKit
+import KessaiCore
+import SQLKit
 public import Storage
 
 /// One thing the verifier found wrong, with the position it concerns.

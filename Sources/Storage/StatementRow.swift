@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import PostgresKit
-public import SQLKit
+import SQLKit
 import SQLiteKit
 import Synchronization
 

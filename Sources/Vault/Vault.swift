@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 public import KessaiCore
 public import Ledger
 public import SQLKit

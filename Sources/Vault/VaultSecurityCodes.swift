@@ -1,12 +1,12 @@
-public import Crypto
+import Crypto
 public import KessaiCore
-public import Ledger
-public import SQLKit
-public import Storage
+import Ledger
+import SQLKit
+import Storage
 import Synchronization
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+import FoundationEssentials
 #else
 public import Foundation
 #endif

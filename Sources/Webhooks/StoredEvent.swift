@@ -1,5 +1,5 @@
-public import KessaiCore
-public import SQLKit
+import KessaiCore
+import SQLKit
 
 /// An event as stored: the object it carries is kept as the API showed it at that moment, and
 /// its wire form is what a webhook sends (the one JSON this target writes: it is an edge too).

@@ -1,11 +1,11 @@
-public import Crypto
+import Crypto
 public import KessaiCore
 import SQLKit
 public import Storage
 public import Vault
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+import FoundationEssentials
 #else
 public import Foundation
 #endif

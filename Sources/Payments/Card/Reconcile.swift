@@ -1,9 +1,9 @@
-public import Acquiring
-public import KessaiCore
-public import Logging
+import Acquiring
+import KessaiCore
+import Logging
 import SQLKit
-public import Storage
-public import Vault
+import Storage
+import Vault
 
 #if canImport(FoundationEssentials)
 public import FoundationEssentials

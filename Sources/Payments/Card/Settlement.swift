@@ -1,12 +1,12 @@
-public import Acquiring
-public import KessaiCore
-public import Logging
+import Acquiring
+import KessaiCore
+import Logging
 import SQLKit
-public import Storage
-public import Vault
+import Storage
+import Vault
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+import FoundationEssentials
 #else
 public import Foundation
 #endif

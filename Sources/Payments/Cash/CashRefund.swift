@@ -1,11 +1,11 @@
-public import Acquiring
+import Acquiring
 public import KessaiCore
-public import Logging
+import Logging
 import SQLKit
-public import Storage
+import Storage
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+import FoundationEssentials
 #else
 public import Foundation
 #endif

@@ -1,11 +1,11 @@
-public import Acquiring
-public import KessaiCore
-public import Logging
+import Acquiring
+import KessaiCore
+import Logging
 import SQLKit
-public import Storage
+import Storage
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+import FoundationEssentials
 #else
 public import Foundation
 #endif
