@@ -89,7 +89,7 @@ struct PaymentIntentDTO {
             ("setup_future_usage", nil),
             ("shipping", nil),
             ("statement_descriptor", nil),
-            ("statement_descriptor_suffix", nil),
+            ("statement_descriptor_suffix", .optional(intent.statementDescriptorSuffix)),
             ("status", .string(intent.status.rawValue)),
             ("transfer_data", nil),
             ("transfer_group", nil),

@@ -138,6 +138,25 @@ extension PaymentIntentsController {
 
     static func returnURL(_ parameters: Parameters) throws -> String? { try url(parameters, "return_url") }
 
+    /// Printable ASCII that card networks print after the merchant's descriptor: up to 22
+    /// characters, at least one letter, none of `< > \ ' " *` (Stripe's rule, which Japanese
+    /// acquirers' Latin descriptors share). Empty means none.
+    static let statementDescriptorCharacters = "[\\x20-\\x21\\x23-\\x26\\x28-\\x29\\x2B-\\x3B\\x3D\\x3F-\\x5B\\x5D-\\x7E]"
+    static let statementDescriptorPattern = "^(\(statementDescriptorCharacters)*[A-Za-z]\(statementDescriptorCharacters)*)?$"
+
+    static func statementDescriptorSuffix(_ parameters: Parameters) throws -> String? {
+        guard let text = try parameters.string("statement_descriptor_suffix"), !text.isEmpty else { return nil }
+        let forbidden: Set<Unicode.Scalar> = ["<", ">", "\\", "'", "\"", "*"]
+        guard text.unicodeScalars.count <= 22, text.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) && !forbidden.contains($0) }),
+            text.unicodeScalars.contains(where: { ("A"..."Z").contains($0) || ("a"..."z").contains($0) })
+        else {
+            throw APIError.invalid(
+                "statement_descriptor_suffix",
+                "statement_descriptor_suffix must be 1 to 22 printable ASCII characters with at least one letter, and none of < > \\ ' \" *.")
+        }
+        return text
+    }
+
     /// An absolute http or https URL parameter (``URLRule``), up to 2048 bytes.
     static func url(_ parameters: Parameters, _ key: String) throws -> String? {
         guard let text = try parameters.string(key), !text.isEmpty else { return nil }

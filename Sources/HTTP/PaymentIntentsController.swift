@@ -61,6 +61,7 @@ struct PaymentIntentsController: Sendable {
                 try parameters.allowOnly(
                     [
                         "amount", "currency", "payment_method", "payment_method_types", "capture_method", "confirm", "description", "metadata", "receipt_email",
+                        "statement_descriptor_suffix",
                         "return_url", "expand", "automatic_payment_methods", "payment_method_options", "confirmation_method", "payment_method_data",
                     ], expandable: expandable(key))
                 var new = CardPayments.NewIntent(amount: 0, currency: .jpy)
@@ -77,6 +78,7 @@ struct PaymentIntentsController: Sendable {
                 new.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000)
                 new.metadata = try MetadataInput.parse(parameters.object("metadata"))
                 new.receiptEmail = try Self.email(parameters, "receipt_email")
+                new.statementDescriptorSuffix = try Self.statementDescriptorSuffix(parameters)
                 new.returnURL = try Self.returnURL(parameters)
                 let confirm = try Self.boolean(parameters, "confirm") ?? false
                 if new.returnURL != nil && !confirm {
@@ -143,7 +145,8 @@ struct PaymentIntentsController: Sendable {
             try await expanded(parameters, key) {
                 try parameters.allowOnly(
                     [
-                        "amount", "currency", "payment_method", "payment_method_types", "capture_method", "description", "metadata", "receipt_email", "expand",
+                        "amount", "currency", "payment_method", "payment_method_types", "capture_method", "description", "metadata", "receipt_email",
+                        "statement_descriptor_suffix", "expand",
                         "payment_method_options",
                     ], expandable: expandable(key))
                 var update = CardPayments.IntentUpdate()
@@ -162,6 +165,7 @@ struct PaymentIntentsController: Sendable {
                 try Self.paymentMethodOptions(parameters)
                 if parameters.has("description") { update.description = try BillingDetailsInput.text(parameters, "description", maximum: 1000) ?? "" }
                 if parameters.has("receipt_email") { update.receiptEmail = try Self.email(parameters, "receipt_email") ?? "" }
+                if parameters.has("statement_descriptor_suffix") { update.statementDescriptorSuffix = try Self.statementDescriptorSuffix(parameters) ?? "" }
                 if let metadata = try parameters.object("metadata") {
                     var changes: [String: String?] = [:]
                     for (name, value) in metadata.entries {

@@ -42,13 +42,13 @@ enum CardStatements {
             INSERT INTO payment_intents (id, merchant_id, livemode, amount, currency, status, capture_method, payment_method, \
             payment_method_types, description, metadata, receipt_email, client_secret, amount_capturable, amount_received, \
             amount_refunded, latest_charge, last_payment_error, cancellation_reason, canceled_at, return_url, challenge_id, \
-            authentication, attempt_id, confirmed_by_key, created_at, updated_at, next_action) \
+            authentication, attempt_id, confirmed_by_key, created_at, updated_at, next_action, statement_descriptor_suffix) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-            $25, $26, $27, $28)
+            $25, $26, $27, $28, $29)
             """
         static let parameters: [SQLValue.Kind] = [
             .text, .text, .integer, .integer, .text, .text, .text, .text, .text, .text, .text, .text, .text, .integer, .integer, .integer,
-            .text, .text, .text, .integer, .text, .text, .text, .text, .text, .integer, .integer, .text,
+            .text, .text, .text, .integer, .text, .text, .text, .text, .text, .integer, .integer, .text, .text,
         ]
     }
 
@@ -127,6 +127,7 @@ enum CardStatements {
             .integer(row.amountRefunded), .text(row.latestCharge), .text(row.lastPaymentError), .text(row.cancellationReason),
             .integer(row.canceledAt), .text(row.returnURL), .text(row.challengeID), .text(row.authentication), .text(row.attemptID),
             .text(row.confirmedByKey), .integer(row.createdAt), .integer(row.updatedAt), .text(row.nextAction),
+            .text(row.statementDescriptorSuffix),
         ]
     }
 

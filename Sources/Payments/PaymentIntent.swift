@@ -75,6 +75,8 @@ public struct PaymentIntent: Sendable, Equatable {
     public var updated: Date
     /// For cash and redirect methods: the `next_action` object as the API shows it (JSON).
     public var nextAction: String? = nil
+    /// Shown after the merchant's descriptor on the buyer's card statement (Latin, up to 22).
+    public var statementDescriptorSuffix: String? = nil
 
     /// Whether the capture happens with the authorization.
     public var capturesImmediately: Bool { captureMethod != .manual }
@@ -92,7 +94,8 @@ public struct PaymentIntent: Sendable, Equatable {
         paymentMethod: PaymentMethodID?, paymentMethodTypes: [String], description: String?, metadata: [String: String], receiptEmail: String?,
         clientSecret: String, amountCapturable: Int64, amountReceived: Int64, amountRefunded: Int64, latestCharge: ChargeID?,
         lastPaymentError: PaymentError?, cancellationReason: CancellationReason?, canceledAt: Date?, returnURL: String?, challengeID: String?,
-        authentication: AuthenticationResult?, attemptID: AttemptID?, confirmedByKey: String?, created: Date, updated: Date, nextAction: String? = nil
+        authentication: AuthenticationResult?, attemptID: AttemptID?, confirmedByKey: String?, created: Date, updated: Date, nextAction: String? = nil,
+        statementDescriptorSuffix: String? = nil
     ) {
         self.id = id
         self.merchant = merchant
@@ -122,6 +125,7 @@ public struct PaymentIntent: Sendable, Equatable {
         self.created = created
         self.updated = updated
         self.nextAction = nextAction
+        self.statementDescriptorSuffix = statementDescriptorSuffix
     }
 }
 

@@ -38,6 +38,7 @@ struct PaymentIntentRow: Codable, Sendable {
     var createdAt: Int64
     var updatedAt: Int64
     var nextAction: String?
+    var statementDescriptorSuffix: String?
 
     enum CodingKeys: String, CodingKey {
         case id, livemode, amount, currency, status, description, metadata, authentication
@@ -61,6 +62,7 @@ struct PaymentIntentRow: Codable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case nextAction = "next_action"
+        case statementDescriptorSuffix = "statement_descriptor_suffix"
     }
 
     init(_ intent: PaymentIntent) throws {
@@ -92,6 +94,7 @@ struct PaymentIntentRow: Codable, Sendable {
         createdAt = intent.created.unixSeconds
         updatedAt = intent.updated.unixSeconds
         nextAction = intent.nextAction
+        statementDescriptorSuffix = intent.statementDescriptorSuffix
     }
 
     func domain() throws -> PaymentIntent {
@@ -109,7 +112,7 @@ struct PaymentIntentRow: Codable, Sendable {
             canceledAt: canceledAt.map(Date.init(unixSeconds:)),
             returnURL: returnURL, challengeID: challengeID, authentication: authentication.flatMap(AuthenticationResult.init(rawValue:)),
             attemptID: attemptID.map(AttemptID.init(rawValue:)), confirmedByKey: confirmedByKey, created: Date(unixSeconds: createdAt),
-            updated: Date(unixSeconds: updatedAt), nextAction: nextAction)
+            updated: Date(unixSeconds: updatedAt), nextAction: nextAction, statementDescriptorSuffix: statementDescriptorSuffix)
     }
 }
 

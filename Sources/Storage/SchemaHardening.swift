@@ -22,5 +22,12 @@ extension Schema {
                 "ALTER TABLE webhook_endpoints ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0"
             ]
         ),
+        Migration(
+            version: 15,
+            name: "statement_descriptor_suffix",
+            both: [
+                "ALTER TABLE payment_intents ADD COLUMN statement_descriptor_suffix TEXT"
+            ]
+        ),
     ]
 }

@@ -107,6 +107,39 @@ struct SurfaceTests {
         }
     }
 
+    @Test("statement_descriptor_suffix is kept, changed and cleared; what a card statement cannot print is refused", arguments: TestBackend.available)
+    func statementDescriptorSuffix(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let shop = try await test.merchant()
+            try await test.api { api in
+                let made = try await api.post(
+                    "/v1/payment_intents", key: shop.secret, form: [("amount", "1000"), ("currency", "jpy"), ("statement_descriptor_suffix", "ORDER 1001")])
+                #expect(made.status == 200 && made.json["statement_descriptor_suffix"] as? String == "ORDER 1001", "\(made.text)")
+                let id = try #require(made.json["id"] as? String)
+                // The confirm=true path writes the intent through its constant statement.
+                let method = try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm())
+                let paid = try await api.post(
+                    "/v1/payment_intents", key: shop.secret,
+                    form: [
+                        ("amount", "1000"), ("currency", "jpy"), ("payment_method", try #require(method.json["id"] as? String)), ("confirm", "true"),
+                        ("statement_descriptor_suffix", "TEA-42"),
+                    ])
+                #expect(paid.json["status"] as? String == "succeeded" && paid.json["statement_descriptor_suffix"] as? String == "TEA-42")
+                let changed = try await api.post("/v1/payment_intents/\(id)", key: shop.secret, form: [("statement_descriptor_suffix", "SPRING SALE")])
+                #expect(changed.json["statement_descriptor_suffix"] as? String == "SPRING SALE")
+                let read = try await api.get("/v1/payment_intents/\(id)", key: shop.secret)
+                #expect(read.json["statement_descriptor_suffix"] as? String == "SPRING SALE")
+                let cleared = try await api.post("/v1/payment_intents/\(id)", key: shop.secret, form: [("statement_descriptor_suffix", "")])
+                #expect(cleared.json["statement_descriptor_suffix"] is NSNull)
+                for bad in ["<b>", "12345", String(repeating: "A", count: 23), "注文", "O'Brien", "A*B"] {
+                    let reply = try await api.post(
+                        "/v1/payment_intents", key: shop.secret, form: [("amount", "1000"), ("currency", "jpy"), ("statement_descriptor_suffix", bad)])
+                    #expect(reply.status == 400 && reply.error["param"] as? String == "statement_descriptor_suffix", "\(bad)")
+                }
+            }
+        }
+    }
+
     @Test("a webhook endpoint is updated and disabled through the API, and another merchant's is not found")
     func webhookEndpointUpdate() async throws {
         try await TestGateway.with(.sqlite) { test in

@@ -34,7 +34,7 @@ enum OpenAPIObjects {
                 ("livemode", S.boolean()), ("metadata", stringMap), ("next_action", S.nullable(openObject)), ("on_behalf_of", anyNull),
                 ("payment_method", nullableString), ("payment_method_options", openObject), ("payment_method_types", methodTypes),
                 ("processing", S.nullable(openObject)), ("receipt_email", nullableString), ("review", anyNull), ("setup_future_usage", anyNull),
-                ("shipping", anyNull), ("statement_descriptor", anyNull), ("statement_descriptor_suffix", anyNull), ("status", intentStatus),
+                ("shipping", anyNull), ("statement_descriptor", anyNull), ("statement_descriptor_suffix", nullableString), ("status", intentStatus),
                 ("transfer_data", anyNull), ("transfer_group", anyNull),
             ], "A PaymentIntent. With a publishable key (and the client secret) only the fields a payment page needs are present.")
     }

@@ -56,11 +56,15 @@ enum OpenAPIPaymentOperations {
         [("type", S.enumeration(["konbini", "payeasy", "emoney"], "The intent's one payment method type.")), ("billing_details", billingDetails)],
         required: ["type"], "Cash methods only: konbini needs name and email, Pay-easy name and phone (by confirmation).")
 
+    static let statementDescriptorSuffix = S.string(
+        "Printed after your descriptor on the buyer's card statement: up to 22 printable ASCII characters with a letter, none of < > \\ ' \" *; empty: none.",
+        maxLength: 22, pattern: PaymentIntentsController.statementDescriptorPattern)
+
     static var createIntent: [(String, JSONValue)] {
         [
             ("amount", amount), ("currency", currency), ("payment_method", paymentMethodID), ("payment_method_types", methodTypes),
             ("capture_method", captureMethod), ("confirm", S.boolean("Confirm at once.")), ("description", S.text("Shown to the merchant.", maxLength: 1000)),
-            ("metadata", S.metadata), ("receipt_email", receiptEmail),
+            ("metadata", S.metadata), ("receipt_email", receiptEmail), ("statement_descriptor_suffix", statementDescriptorSuffix),
             ("return_url", S.url("Where the buyer returns after 3-D Secure or an e-money page; only with confirm=true.")),
             (
                 "automatic_payment_methods",
@@ -76,7 +80,7 @@ enum OpenAPIPaymentOperations {
             ("amount", amount), ("currency", currency), ("payment_method", paymentMethodID),
             ("payment_method_types", S.array(S.enumeration(["card"]), minItems: 1, maxItems: 1, unique: true, "card: an intent's type does not change.")),
             ("capture_method", captureMethod), ("description", S.text("Empty unsets.", maxLength: 1000)), ("metadata", S.metadata),
-            ("receipt_email", receiptEmail), ("payment_method_options", threeDSecure),
+            ("receipt_email", receiptEmail), ("payment_method_options", threeDSecure), ("statement_descriptor_suffix", statementDescriptorSuffix),
         ]
     }
 

@@ -65,6 +65,7 @@ public struct CardPayments: Sendable {
         public var metadata: [String: String] = [:]
         public var receiptEmail: String?
         public var returnURL: String?
+        public var statementDescriptorSuffix: String?
 
         public init(amount: Int64, currency: Currency) {
             self.amount = amount
@@ -102,7 +103,8 @@ public struct CardPayments: Sendable {
             paymentMethod: new.paymentMethod, paymentMethodTypes: new.paymentMethodTypes, description: new.description, metadata: new.metadata,
             receiptEmail: new.receiptEmail, clientSecret: id.rawValue + "_secret_" + Base62.random(count: 24), amountCapturable: 0, amountReceived: 0,
             amountRefunded: 0, latestCharge: nil, lastPaymentError: nil, cancellationReason: nil, canceledAt: nil, returnURL: new.returnURL,
-            challengeID: nil, authentication: nil, attemptID: nil, confirmedByKey: nil, created: now, updated: now)
+            challengeID: nil, authentication: nil, attemptID: nil, confirmedByKey: nil, created: now, updated: now,
+            statementDescriptorSuffix: new.statementDescriptorSuffix)
     }
 
     public func retrieve(_ id: PaymentIntentID, merchant: MerchantID) async throws -> PaymentIntent? {

@@ -22,6 +22,8 @@ extension CardPayments {
         public var description: String?
         public var metadata: [String: String?]?
         public var receiptEmail: String?
+        /// An empty suffix clears it.
+        public var statementDescriptorSuffix: String?
 
         public init() {}
     }
@@ -51,6 +53,7 @@ extension CardPayments {
             if let types = update.paymentMethodTypes { intent.paymentMethodTypes = types }
             if let description = update.description { intent.description = description.isEmpty ? nil : description }
             if let email = update.receiptEmail { intent.receiptEmail = email.isEmpty ? nil : email }
+            if let suffix = update.statementDescriptorSuffix { intent.statementDescriptorSuffix = suffix.isEmpty ? nil : suffix }
             if let metadata = update.metadata {
                 for (key, value) in metadata { intent.metadata[key] = value }
                 guard intent.metadata.count <= 50 else { throw APIError.invalid("metadata", "At most 50 metadata keys are allowed.") }
