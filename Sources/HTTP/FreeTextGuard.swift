@@ -26,6 +26,20 @@ enum FreeTextGuard {
         }
     }
 
+    /// Parses a form, refusing as ``CardNumberInFreeText`` any parse error whose message or
+    /// parameter would repeat a card number written as a parameter name (a name over the length
+    /// limit, or sent twice, is named in the error).
+    static func parsing(_ parse: () throws(APIError) -> [String: FormValue]) throws -> [String: FormValue] {
+        do {
+            return try parse()
+        } catch {
+            if CardNumberScan.containsCardNumber(error.message) || error.param.map(CardNumberScan.containsCardNumber) == true {
+                throw CardNumberInFreeText(parameter: "parameter name")
+            }
+            throw error
+        }
+    }
+
     /// Checks one header value Kessai keeps (the idempotency key).
     static func check(header name: String, _ value: String) throws(CardNumberInFreeText) {
         if CardNumberScan.containsCardNumber(value) { throw CardNumberInFreeText(parameter: name) }

@@ -32,7 +32,7 @@ struct ParameterReader: Sendable {
             throw APIError(
                 kind: .invalidRequest, code: nil, message: "Send parameters as application/x-www-form-urlencoded, as Stripe's libraries do.", status: 415)
         }
-        let values = try FormValue.parse(buffer.readableBytesView)
+        let values = try FreeTextGuard.parsing { () throws(APIError) in try FormValue.parse(buffer.readableBytesView) }
         try FreeTextGuard.check(values, cardFields: cardFields)
         if let key = request.headers[.idempotencyKey] { try FreeTextGuard.check(header: "Idempotency-Key", key) }
         return (Parameters(values), buffer)
@@ -41,7 +41,7 @@ struct ParameterReader: Sendable {
     func query(_ request: Request) throws -> Parameters {
         guard let query = request.uri.query, !query.isEmpty else { return Parameters([:]) }
         guard query.utf8.count <= maximumBodyBytes else { throw ErrorMapping.tooLarge }
-        let values = try FormValue.parse(Array(query.utf8))
+        let values = try FreeTextGuard.parsing { () throws(APIError) in try FormValue.parse(Array(query.utf8)) }
         try FreeTextGuard.check(values)
         return Parameters(values)
     }

@@ -55,6 +55,9 @@ public final class FailureRecorder: Sendable {
         var buckets: [Key: Bucket] = [:]
         var globalStart: Int64 = 0
         var globalRecorded = 0
+        /// Windows are closed at most once a second here (``flush(all:)`` closes them too), so a
+        /// flood does not walk every window on every failure.
+        var nextSweep: Int64 = 0
     }
 
     let ledger: Ledger
@@ -89,7 +92,11 @@ public final class FailureRecorder: Sendable {
         let now = entry.time
         let windowMillis = Int64(policy.window * 1000)
         let (outcome, closed) = state.withLock { state -> (Outcome, [LedgerEntry]) in
-            let closed = Self.closeWindows(&state, before: now - windowMillis, now: now, window: windowMillis)
+            var closed: [LedgerEntry] = []
+            if now >= state.nextSweep {
+                closed = Self.closeWindows(&state, before: now - windowMillis, now: now, window: windowMillis)
+                state.nextSweep = now + 1_000
+            }
             if now - state.globalStart >= windowMillis {
                 state.globalStart = now
                 state.globalRecorded = 0
@@ -97,6 +104,12 @@ public final class FailureRecorder: Sendable {
             var key = Key(action: entry.action, source: Self.group(entry.source), subject: subject)
             if state.buckets[key] == nil && state.globalRecorded >= policy.globalFullEntries {
                 key = Key(action: entry.action, source: "*", subject: "*")
+            }
+            if let old = state.buckets[key], now - old.start >= windowMillis {
+                // This source's window ended since the last sweep: close it on its own.
+                var single = State(buckets: [key: old])
+                closed += Self.closeWindows(&single, before: Int64.max, now: now, window: windowMillis)
+                state.buckets[key] = nil
             }
             var bucket = state.buckets[key] ?? Bucket(start: now, actor: entry.actor)
             let outcome: Outcome

@@ -70,6 +70,14 @@ struct FreeTextCardNumberTests {
                 #expect(asKey.status == 400 && !asKey.text.contains("4242424242424242"))
                 let header = try await api.post("/v1/payment_intents", key: shop.secret, form: intentForm, headers: ["Idempotency-Key": "3566002020360505"])
                 #expect(header.status == 400 && header.error["param"] as? String == "Idempotency-Key")
+                // A number as a parameter name in a request the parser refuses (sent twice, or
+                // over the name's length limit) is not repeated by the refusal.
+                for raw in ["4242424242424242=a&4242424242424242=b", "amount=1000&currency=jpy&" + String(repeating: "x", count: 120) + "4242424242424242=a"] {
+                    let refused = try await api.post("/v1/payment_intents", key: shop.secret, raw: raw)
+                    #expect(refused.status == 400 && !refused.text.contains("4242424242424242"), "\(refused.text)")
+                }
+                let queried = try await api.get("/v1/payment_intents?5555555555554444=1&5555555555554444=2", key: shop.secret)
+                #expect(queried.status == 400 && !queried.text.contains("5555555555554444"))
                 // The number where it belongs is accepted.
                 #expect(try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm()).status == 200)
             }
