@@ -174,7 +174,7 @@ struct CashPaymentsController: Sendable {
         let language = Self.language(request)
         let en = language == "en"
         guard token.utf8.count <= 64, let (record, intent) = try await cash.record(pageToken: token), record.method != "emoney",
-            let expiresAt = record.expiresAt, let actionText = intent.nextAction ?? (record.state == "paid" ? "" : nil)
+            let expiresAt = record.expiresAt, intent.nextAction != nil || record.state == "paid"
         else {
             return Self.page(
                 en ? "Not found" : "見つかりません", "<p>\(en ? "This payment slip does not exist." : "このお支払い番号は存在しません。")</p>", language: language, status: .notFound)
@@ -194,7 +194,7 @@ struct CashPaymentsController: Sendable {
         body += "<p class=\"amount\" id=\"amount\">\(escape(amount))</p>"
         body += "<p class=\"deadline\" id=\"deadline\">\(en ? "Pay by" : "お支払い期限"): \(escape(Self.jst(expiresAt, en: en)))</p>"
         if !state.isEmpty { body += "<p id=\"state\" data-state=\"\(escape(record.state))\">\(state)</p>" }
-        if record.method == "konbini", !actionText.isEmpty {
+        if record.method == "konbini", case .konbini(_, _, let numbers)? = intent.nextAction {
             let stores: [(String, String, String)] = [
                 (
                     "familymart", en ? "FamilyMart" : "ファミリーマート",
@@ -219,23 +219,20 @@ struct CashPaymentsController: Sendable {
                     en ? "Tell the staff “internet payment” and give the numbers below." : "レジで「インターネット支払い」とお伝えのうえ、下の番号をお知らせください。"
                 ),
             ]
-            let numbers = try? JSONDecoder().decode(KonbiniAction.self, from: Data(actionText.utf8))
             for (key, name, instruction) in stores {
-                let store = numbers?.konbiniDisplayDetails.stores[key]
+                let store = numbers[key]
                 body += """
                     <h2>\(name)</h2><p>\(instruction)</p>
                     <dl id="\(key)"><dt>\(en ? "Confirmation number" : "確認番号")</dt><dd class="confirmation">\(escape(store?.confirmationNumber ?? "-"))</dd>
                     <dt>\(en ? "Payment code" : "お支払い受付番号")</dt><dd class="payment-code">\(escape(store?.paymentCode ?? "-"))</dd></dl>
                     """
             }
-        } else if record.method == "payeasy", !actionText.isEmpty {
-            let numbers = try? JSONDecoder().decode(PayeasyAction.self, from: Data(actionText.utf8))
-            let details = numbers?.payeasyDisplayDetails
+        } else if record.method == "payeasy", case .payeasy(_, _, let details)? = intent.nextAction {
             body += """
                 <h2>\(en ? "Your numbers" : "お支払いに必要な番号")</h2>
-                <dl id="payeasy"><dt>\(en ? "Institution number" : "収納機関番号")</dt><dd id="institution">\(escape(details?.institutionNumber ?? "-"))</dd>
-                <dt>\(en ? "Customer number" : "お客様番号")</dt><dd id="customer">\(escape(details?.customerNumber ?? "-"))</dd>
-                <dt>\(en ? "Confirmation number" : "確認番号")</dt><dd id="confirmation">\(escape(details?.confirmationNumber ?? "-"))</dd></dl>
+                <dl id="payeasy"><dt>\(en ? "Institution number" : "収納機関番号")</dt><dd id="institution">\(escape(details.institutionNumber ?? "-"))</dd>
+                <dt>\(en ? "Customer number" : "お客様番号")</dt><dd id="customer">\(escape(details.customerNumber ?? "-"))</dd>
+                <dt>\(en ? "Confirmation number" : "確認番号")</dt><dd id="confirmation">\(escape(details.confirmationNumber ?? "-"))</dd></dl>
                 <h2>\(en ? "At an ATM" : "ATM でのお支払い")</h2><ol>
                 <li>\(en ? "Choose “Pay-easy” (or “Payments / 税金・料金払込み”)." : "「ペイジー」または「税金・料金払込み」を選びます。")</li>
                 <li>\(en ? "Enter the institution number, customer number and confirmation number." : "収納機関番号・お客様番号・確認番号を入力します。")</li>
@@ -247,30 +244,6 @@ struct CashPaymentsController: Sendable {
         body +=
             "<p class=\"note noprint\">\(en ? "Print this page or note the numbers. Kessai issued them for this payment only." : "このページを印刷するか、番号を控えてください。番号はこのお支払い専用です。")</p>"
         return Self.page(title, body, language: language)
-    }
-
-    struct KonbiniAction: Decodable {
-        let konbiniDisplayDetails: Details
-        struct Details: Decodable { let stores: [String: Store] }
-        struct Store: Decodable {
-            let confirmationNumber: String?
-            let paymentCode: String?
-            enum CodingKeys: String, CodingKey { case confirmationNumber = "confirmation_number", paymentCode = "payment_code" }
-        }
-        enum CodingKeys: String, CodingKey { case konbiniDisplayDetails = "konbini_display_details" }
-    }
-
-    struct PayeasyAction: Decodable {
-        let payeasyDisplayDetails: Details
-        struct Details: Decodable {
-            let institutionNumber: String?
-            let customerNumber: String?
-            let confirmationNumber: String?
-            enum CodingKeys: String, CodingKey {
-                case institutionNumber = "institution_number", customerNumber = "customer_number", confirmationNumber = "confirmation_number"
-            }
-        }
-        enum CodingKeys: String, CodingKey { case payeasyDisplayDetails = "payeasy_display_details" }
     }
 
     /// The test e-money provider's page (in place of the provider's own site).

@@ -286,8 +286,10 @@ struct CheckoutController: Sendable {
                 .init(paymentMethod: method.id, returnURL: "\(publicURL)/checkout/\(found.id.rawValue)/return"), context: access)
         } catch let declined as PaymentDeclined {
             context.logger.info("checkout payment declined", metadata: ["checkout_session": "\(found.id)", "code": "\(declined.error.code)"])
-            var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
-            error.declineCode = declined.error.declineCode
+            return try await failed(Self.message(ErrorMapping.declined(declined), en: en))
+        } catch let refusal as PaymentsError {
+            let error = ErrorMapping.apiError(refusal)
+            context.logger.info("checkout payment refused", metadata: ["checkout_session": "\(found.id)", "code": "\(error.code ?? error.kind.rawValue)"])
             return try await failed(Self.message(error, en: en))
         } catch let error as APIError {
             context.logger.info("checkout payment refused", metadata: ["checkout_session": "\(found.id)", "code": "\(error.code ?? error.kind.rawValue)"])

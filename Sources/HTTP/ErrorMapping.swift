@@ -6,6 +6,7 @@ import Merchants
 import NIOCore
 import Payments
 import Vault
+import Webhooks
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("Request-Id")!
@@ -19,6 +20,12 @@ enum ErrorMapping {
             return error
         case let refusal as CardNumberInFreeText:
             return refusal.apiError
+        case let refusal as PaymentsError:
+            return apiError(refusal)
+        case WebhooksError.unknownEvent(let id, let param):
+            return .notFound("event", id: id, param: param)
+        case let refusal as MerchantsError:
+            return .invalid("name", refusal.message)
         case let illegal as IllegalTransition:
             // A race between two requests on one intent (the flows exclude the rest): the caller may retry.
             logger.warning("refused a PaymentIntent transition", metadata: ["from": .string(illegal.from.rawValue), "to": .string(illegal.to.rawValue)])
@@ -42,6 +49,34 @@ enum ErrorMapping {
             logger.error("internal error", metadata: ["error": "\(String(describing: error).prefix(500))"])
             return APIError(kind: .api, code: nil, message: "An internal error occurred. Quote the Request-Id when asking for help.", status: 500)
         }
+    }
+
+    /// A payment flow's refusal in Stripe's terms: missing objects 404, a busy intent 409, a
+    /// refused capture 402, the rest 400.
+    static func apiError(_ refusal: PaymentsError) -> APIError {
+        switch refusal {
+        case .notFound(let object, let id, let param): .notFound(object, id: id, param: param)
+        case .missing(let param): .missing(param)
+        case .invalid(let param, let message, let code): .invalid(param, message, code: code)
+        case .unexpectedState(let code, let message, let param): .unexpectedState(code, message, param: param)
+        case .busy(let message): APIError(kind: .invalidRequest, code: "payment_intent_processing", message: message, status: 409)
+        case .captureRefused(let code, _): APIError(kind: .card, code: code, message: refusal.message, status: 402)
+        }
+    }
+
+    /// A declined card payment: Stripe's `card_error` (402) with the decline code and, attached,
+    /// the intent as the caller may see it (`intentJSON`), its charge and its payment method.
+    static func declined(_ declined: PaymentDeclined, intentJSON: JSONValue? = nil) -> APIError {
+        var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
+        error.declineCode = declined.error.declineCode
+        var attachments: [(String, JSONValue)] = []
+        if let charge = declined.intent.latestCharge { attachments.append(("charge", .string(charge.rawValue))) }
+        if let intentJSON { attachments.append(("payment_intent", intentJSON)) }
+        if let method = declined.error.paymentMethod {
+            attachments.append(("payment_method", .object([("id", .string(method)), ("object", "payment_method"), ("type", "card")])))
+        }
+        error.attachments = attachments
+        return error
     }
 
     static let tooLarge = APIError(kind: .invalidRequest, code: "request_too_large", message: "The request body is too large.", status: 413)

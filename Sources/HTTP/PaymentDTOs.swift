@@ -30,19 +30,10 @@ struct PaymentIntentDTO {
 
     var json: JSONValue {
         var nextAction: JSONValue = nil
-        if intent.status == .requiresAction, let stored = intent.nextAction {
-            nextAction = .raw(stored)
+        if intent.status == .requiresAction, let action = intent.nextAction {
+            nextAction = NextActionDTO.json(action)
         } else if intent.status == .requiresAction, let challenge = intent.challengeID {
-            nextAction = .object([
-                (
-                    "redirect_to_url",
-                    .object([
-                        ("return_url", .optional(intent.returnURL)),
-                        ("url", .string("\(publicURL)/3ds/\(challenge)")),
-                    ])
-                ),
-                ("type", "redirect_to_url"),
-            ])
+            nextAction = NextActionDTO.json(.redirect(url: "\(publicURL)/3ds/\(challenge)", returnURL: intent.returnURL))
         }
         var lastError: JSONValue = nil
         if let error = intent.lastPaymentError {
@@ -112,7 +103,7 @@ struct RefundDTO {
             ("currency", .string(refund.currency.code)),
             ("failure_reason", .optional(refund.failureReason)),
             ("metadata", .object(refund.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("next_action", refund.nextAction.map(JSONValue.raw) ?? nil),
+            ("next_action", refund.nextAction.map(NextActionDTO.json) ?? nil),
             ("payment_intent", .string(refund.paymentIntent.rawValue)),
             ("reason", .optional(refund.reason?.rawValue)),
             ("receipt_number", nil),

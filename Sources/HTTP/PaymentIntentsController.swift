@@ -260,16 +260,7 @@ struct PaymentIntentsController: Sendable {
                 metadata: [
                     "payment_intent": "\(declined.intent.id)", "code": "\(declined.error.code)", "decline_code": "\(declined.error.declineCode ?? "")",
                 ])
-            var error = APIError(kind: .card, code: declined.error.code, message: declined.error.message, status: 402)
-            error.declineCode = declined.error.declineCode
-            var attachments: [(String, JSONValue)] = []
-            if let charge = declined.intent.latestCharge { attachments.append(("charge", .string(charge.rawValue))) }
-            attachments.append(("payment_intent", dto(declined.intent, for: key)))
-            if let method = declined.error.paymentMethod {
-                attachments.append(("payment_method", .object([("id", .string(method)), ("object", "payment_method"), ("type", "card")])))
-            }
-            error.attachments = attachments
-            throw error
+            throw ErrorMapping.declined(declined, intentJSON: dto(declined.intent, for: key))
         }
     }
 

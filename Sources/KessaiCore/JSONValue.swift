@@ -9,8 +9,6 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
-    /// JSON text Kessai wrote itself (a stored `next_action`), inserted as it is.
-    case raw(String)
 
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
@@ -32,7 +30,6 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
     func write(to out: inout String) {
         switch self {
         case .null: out += "null"
-        case .raw(let text): out += text
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
         case .string(let value): Self.writeString(value, to: &out)

@@ -32,12 +32,12 @@ public struct MerchantStore: Sendable {
     /// Creates a merchant with a fresh pair of test keys.
     /// - Parameter name: 1–100 printable characters.
     /// - Returns: the merchant and its keys (the secret key is never shown again).
-    /// - Throws: ``APIError`` for a bad name.
+    /// - Throws: ``MerchantsError/invalidName(maximumLength:)`` for a bad name.
     public func create(name: String, actor: LedgerActor = MerchantStore.localOperator) async throws -> (Merchant, IssuedKeys) {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.count <= Self.maximumNameLength,
             !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else { throw APIError.invalid("name", "A merchant name is 1 to \(Self.maximumNameLength) printable characters.") }
+        else { throw MerchantsError.invalidName(maximumLength: Self.maximumNameLength) }
         let merchant = Merchant(id: .random(), code: Self.newCode(), name: trimmed, created: clock.now())
         let keys = try await database.transaction { db in
             try await db.insert(into: "merchants")

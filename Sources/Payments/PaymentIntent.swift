@@ -73,8 +73,8 @@ public struct PaymentIntent: Sendable, Equatable {
     public var confirmedByKey: String?
     public let created: Date
     public var updated: Date
-    /// For cash and redirect methods: the `next_action` object as the API shows it (JSON).
-    public var nextAction: String? = nil
+    /// For cash and redirect methods: what the buyer must do next.
+    public var nextAction: NextAction? = nil
     /// Shown after the merchant's descriptor on the buyer's card statement (Latin, up to 22).
     public var statementDescriptorSuffix: String? = nil
 
@@ -94,7 +94,7 @@ public struct PaymentIntent: Sendable, Equatable {
         paymentMethod: PaymentMethodID?, paymentMethodTypes: [String], description: String?, metadata: [String: String], receiptEmail: String?,
         clientSecret: String, amountCapturable: Int64, amountReceived: Int64, amountRefunded: Int64, latestCharge: ChargeID?,
         lastPaymentError: PaymentError?, cancellationReason: CancellationReason?, canceledAt: Date?, returnURL: String?, challengeID: String?,
-        authentication: AuthenticationResult?, attemptID: AttemptID?, confirmedByKey: String?, created: Date, updated: Date, nextAction: String? = nil,
+        authentication: AuthenticationResult?, attemptID: AttemptID?, confirmedByKey: String?, created: Date, updated: Date, nextAction: NextAction? = nil,
         statementDescriptorSuffix: String? = nil
     ) {
         self.id = id
@@ -202,6 +202,6 @@ public struct Refund: Sendable, Equatable {
     public let metadata: [String: String]
     public var failureReason: String?
     public let created: Date
-    /// For cash refunds: the `next_action` object (JSON).
-    public var nextAction: String? = nil
+    /// For cash refunds: what the buyer must do to receive the money.
+    public var nextAction: RefundNextAction? = nil
 }

@@ -93,7 +93,7 @@ struct PaymentIntentRow: Codable, Sendable {
         confirmedByKey = intent.confirmedByKey
         createdAt = intent.created.unixSeconds
         updatedAt = intent.updated.unixSeconds
-        nextAction = intent.nextAction
+        nextAction = try intent.nextAction?.stored()
         statementDescriptorSuffix = intent.statementDescriptorSuffix
     }
 
@@ -112,7 +112,8 @@ struct PaymentIntentRow: Codable, Sendable {
             canceledAt: canceledAt.map(Date.init(unixSeconds:)),
             returnURL: returnURL, challengeID: challengeID, authentication: authentication.flatMap(AuthenticationResult.init(rawValue:)),
             attemptID: attemptID.map(AttemptID.init(rawValue:)), confirmedByKey: confirmedByKey, created: Date(unixSeconds: createdAt),
-            updated: Date(unixSeconds: updatedAt), nextAction: nextAction, statementDescriptorSuffix: statementDescriptorSuffix)
+            updated: Date(unixSeconds: updatedAt), nextAction: try nextAction.map { try NextAction.read($0, row: id) },
+            statementDescriptorSuffix: statementDescriptorSuffix)
     }
 }
 
@@ -219,7 +220,7 @@ struct RefundRow: Codable, Sendable {
         metadata = try RowJSON.encode(refund.metadata)
         failureReason = refund.failureReason
         createdAt = refund.created.unixSeconds
-        nextAction = refund.nextAction
+        nextAction = try refund.nextAction?.stored()
     }
 
     func domain() throws -> Refund {
@@ -228,7 +229,7 @@ struct RefundRow: Codable, Sendable {
             id: RefundID(rawValue: id), merchant: MerchantID(rawValue: merchantID), paymentIntent: PaymentIntentID(rawValue: paymentIntentID),
             charge: ChargeID(rawValue: chargeID), amount: amount, currency: currency, status: status, reason: reason.flatMap(Refund.Reason.init(rawValue:)),
             metadata: try RowJSON.decode([String: String].self, metadata), failureReason: failureReason, created: Date(unixSeconds: createdAt),
-            nextAction: nextAction)
+            nextAction: try nextAction.map(RefundNextAction.read))
     }
 }
 

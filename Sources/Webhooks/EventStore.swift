@@ -15,7 +15,7 @@ public struct EventStore: Sendable {
     ///   - type: only events of this type, when given.
     ///   - startingAfter: the next, older page after this event; `endingBefore`: the newer page.
     /// - Returns: the events and whether there are more.
-    /// - Throws: `APIError` 404 when a cursor is not one of the merchant's events.
+    /// - Throws: ``WebhooksError/unknownEvent(id:param:)`` when a cursor is not one of the merchant's events.
     public func list(
         merchant: MerchantID, type: String?, limit: Int, startingAfter after: EventID?, endingBefore before: EventID?
     ) async throws
@@ -26,7 +26,7 @@ public struct EventStore: Sendable {
                 guard
                     let row = try await db.select().column("created_ms").from("events").where("id", .equal, id.rawValue)
                         .where("merchant_id", .equal, merchant.rawValue).first()
-                else { throw APIError.notFound("event", id: id.rawValue, param: param) }
+                else { throw WebhooksError.unknownEvent(id: id.rawValue, param: param) }
                 return try row.decode(column: "created_ms", as: Int64.self)
             }
             var select = db.select().column("*").from("events").where("merchant_id", .equal, merchant.rawValue)

@@ -29,7 +29,7 @@ struct Simulate: AsyncParsableCommand {
                 do {
                     let paid = try await gateway.cash.simulatePayment(id, merchant: record.merchant)
                     say("\(paid.id): \(paid.status.rawValue)")
-                } catch let error as APIError {
+                } catch let error as PaymentsError {
                     throw ValidationError(error.message)
                 }
             }
@@ -72,7 +72,7 @@ struct RefundsCommand: AsyncParsableCommand {
                 do {
                     let paid = try await gateway.cash.recordPayout(id)
                     say("\(paid.id): \(paid.status.rawValue)")
-                } catch let error as APIError {
+                } catch let error as PaymentsError {
                     throw ValidationError(error.message)
                 }
             }

@@ -36,7 +36,13 @@ struct Merchants: AsyncParsableCommand {
 
         func run() async throws {
             try await options.withGateway { gateway in
-                let (merchant, keys) = try await gateway.merchants.create(name: name)
+                let merchant: Merchant
+                let keys: IssuedKeys
+                do {
+                    (merchant, keys) = try await gateway.merchants.create(name: name)
+                } catch let error as MerchantsError {
+                    throw ValidationError(error.message)
+                }
                 if json {
                     say(
                         JSONValue.object([

@@ -127,7 +127,7 @@ struct CardPaymentsTests {
             #expect(try await payments.reconcile(olderThan: 30) == 0)
             #expect(try await test.count("charges") == 1)
             // A replayed confirm does not authorize again.
-            await #expect(throws: APIError.self) {
+            await #expect(throws: PaymentsError.self) {
                 _ = try await payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
             }
             #expect(try await approvedOperations(test, intent: intent.id) == 1)
@@ -188,7 +188,7 @@ struct CardPaymentsTests {
             )
             var new = CardPayments.NewIntent(amount: 1500, currency: .jpy)
             new.paymentMethod = foreign
-            await #expect(throws: APIError.self) {
+            await #expect(throws: PaymentsError.self) {
                 _ = try await test.gateway.payments.createAndConfirm(new, merchant: shop.id, livemode: false, .init(), context: .test)
             }
             #expect(try await test.count("payment_intents") == intents)
@@ -205,15 +205,15 @@ struct CardPaymentsTests {
             let intent = try await newIntent(test, merchant: shop.id, method: try await tokenize(test, merchant: shop.id), amount: 10_000, manual: true)
             let authorized = try await payments.confirm(intent.id, merchant: shop.id, .init(), context: .test)
             #expect(authorized.status == .requiresCapture && authorized.amountCapturable == 10_000)
-            await #expect(throws: APIError.self) { _ = try await payments.capture(intent.id, merchant: shop.id, amount: 10_001) }
+            await #expect(throws: PaymentsError.self) { _ = try await payments.capture(intent.id, merchant: shop.id, amount: 10_001) }
             let captured = try await payments.capture(intent.id, merchant: shop.id, amount: 6_000)
             #expect(captured.status == .succeeded && captured.amountReceived == 6_000 && captured.amountCapturable == 0)
-            await #expect(throws: APIError.self) { _ = try await payments.capture(intent.id, merchant: shop.id, amount: 1) }
+            await #expect(throws: PaymentsError.self) { _ = try await payments.capture(intent.id, merchant: shop.id, amount: 1) }
             var refund = CardPayments.NewRefund(paymentIntent: intent.id)
             refund.amount = 2_500
             #expect(try await payments.refund(refund, merchant: shop.id).status == .succeeded)
             #expect(try await payments.refund(refund, merchant: shop.id).status == .succeeded)
-            await #expect(throws: APIError.self) { _ = try await payments.refund(refund, merchant: shop.id) }
+            await #expect(throws: PaymentsError.self) { _ = try await payments.refund(refund, merchant: shop.id) }
             refund.amount = 1_000
             #expect(try await payments.refund(refund, merchant: shop.id).status == .succeeded)
             let after = try #require(try await payments.retrieve(intent.id, merchant: shop.id))
@@ -233,7 +233,7 @@ struct CardPaymentsTests {
             // Another merchant sees none of it.
             let stranger = try await test.merchant("Stranger")
             #expect(try await payments.retrieve(intent.id, merchant: stranger.id) == nil)
-            await #expect(throws: APIError.self) { _ = try await payments.cancel(intent.id, merchant: stranger.id, reason: nil) }
+            await #expect(throws: PaymentsError.self) { _ = try await payments.cancel(intent.id, merchant: stranger.id, reason: nil) }
         }
     }
 

@@ -29,7 +29,7 @@ extension CardPayments {
         _ attempt: AttemptID, for intent: PaymentIntent, card: CardDetails, authentication: AuthenticationResult, context: AccessContext,
         throwOnDecline: Bool = true
     ) async throws -> PaymentIntent {
-        guard let method = intent.paymentMethod else { throw APIError.missing("payment_method") }
+        guard let method = intent.paymentMethod else { throw PaymentsError.missing("payment_method") }
         // The code is destroyed by this first authorization, whatever its outcome.
         let code = try? await vault.consumeSecurityCode(token: method, merchant: intent.merchant, context: context)
         let request = AuthorizationRequest(

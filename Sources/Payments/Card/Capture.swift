@@ -20,15 +20,15 @@ extension CardPayments {
         let (intent, reference, captureAmount) = try await database.transaction { db -> (PaymentIntent, String, Int64) in
             var intent = try await Self.locked(id, merchant: merchant, on: db)
             guard intent.status == .requiresCapture else {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "payment_intent_unexpected_state",
                     "This PaymentIntent could not be captured because it has a status of \(intent.status.rawValue). Only a PaymentIntent with one of the following statuses may be captured: requires_capture."
                 )
             }
             let captureAmount = amount ?? intent.amountCapturable
-            guard captureAmount >= 1 else { throw APIError.invalid("amount_to_capture", "amount_to_capture must be a positive integer.") }
+            guard captureAmount >= 1 else { throw PaymentsError.invalid("amount_to_capture", "amount_to_capture must be a positive integer.") }
             guard captureAmount <= intent.amountCapturable else {
-                throw APIError.invalid(
+                throw PaymentsError.invalid(
                     "amount_to_capture", "The amount_to_capture (\(captureAmount)) is greater than the amount capturable (\(intent.amountCapturable)).",
                     code: "amount_too_large")
             }
@@ -54,7 +54,7 @@ extension CardPayments {
         let settled = try await settleCapture(attempt, succeeded: outcome.succeeded, amount: captureAmount, intent: id, merchant: merchant)
         if outcome.succeeded { KessaiMetrics.payment(method: "card", outcome: "succeeded") }
         if case .failed(let decline) = outcome {
-            throw APIError(kind: .card, code: decline.code, message: "The capture was refused: \(decline.message)", status: 402)
+            throw PaymentsError.captureRefused(code: decline.code, message: decline.message)
         }
         return settled
     }

@@ -13,14 +13,14 @@ extension CardPayments {
     ///   - cards: the reader of the caller's `Vault.revealing` transaction.
     ///   - context: who asks, for the ledger.
     /// - Returns: the card's expiry month and year, and the card to open after the commit.
-    /// - Throws: `APIError` 404 when there is no such payment method for this merchant.
+    /// - Throws: ``PaymentsError/notFound(_:id:param:)`` when there is no such payment method for this merchant.
     static func readForAuthorization(
         _ method: PaymentMethodID, merchant: MerchantID, cards: Vault.CardReader, context: AccessContext
     ) async throws -> (expMonth: Int, expYear: Int, card: Vault.ReadCard) {
         guard
             let (row, card) = try await cards.read(
                 joined: CardStatements.ExpiryAndCard.self, token: method, merchant: merchant, purpose: .authorization, context: context)
-        else { throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method") }
+        else { throw PaymentsError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method") }
         guard let card else { throw VaultError.notFound }
         return (Int(try row.integer(0)), Int(try row.integer(1)), card)
     }

@@ -28,7 +28,7 @@ extension CardPayments {
     /// Confirms an intent: the card is decrypted (a ledger entry), the issuer says whether a
     /// 3-D Secure challenge is needed (then `requires_action`), and otherwise the acquirer
     /// authorizes, consuming the security code.
-    /// - Throws: ``PaymentDeclined`` for a decline; `APIError` for a wrong state or input.
+    /// - Throws: ``PaymentDeclined`` for a decline; ``PaymentsError`` for a wrong state or input.
     public func confirm(_ id: PaymentIntentID, merchant: MerchantID, _ confirmation: Confirmation, context: AccessContext) async throws -> PaymentIntent {
         if try await settleStaleAttempt(of: id, merchant: merchant) {
             logger.info("settled a stale acquirer attempt before confirming", metadata: ["payment_intent": "\(id)"])
@@ -69,21 +69,18 @@ extension CardPayments {
             switch intent.status {
             case .requiresPaymentMethod, .requiresConfirmation: break
             case .processing:
-                throw APIError(
-                    kind: .invalidRequest, code: "payment_intent_processing",
-                    message: "This PaymentIntent is being processed by another request; retry in a moment.", status: 409)
+                throw PaymentsError.busy("This PaymentIntent is being processed by another request; retry in a moment.")
             default:
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "payment_intent_unexpected_state",
                     "You cannot confirm this PaymentIntent because it has a status of \(intent.status.rawValue).")
             }
             if let method = confirmation.paymentMethod { intent.paymentMethod = method }
             guard let method = intent.paymentMethod else {
-                throw APIError(
-                    kind: .invalidRequest, code: "payment_intent_unexpected_state",
-                    message:
-                        "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
-                    param: "payment_method", status: 400)
+                throw PaymentsError.unexpectedState(
+                    "payment_intent_unexpected_state",
+                    "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
+                    param: "payment_method")
             }
             let (month, year, read) = try await Self.readForAuthorization(method, merchant: merchant, cards: cards, context: context)
             let created = intent

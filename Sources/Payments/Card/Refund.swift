@@ -30,13 +30,13 @@ extension CardPayments {
             var intent: PaymentIntent
             do {
                 intent = try await Self.locked(new.paymentIntent, merchant: merchant, on: db)
-            } catch let error as APIError where error.status == 404 {
-                throw APIError.notFound("payment_intent", id: new.paymentIntent.rawValue, param: "payment_intent")
+            } catch PaymentsError.notFound {
+                throw PaymentsError.notFound("payment_intent", id: new.paymentIntent.rawValue, param: "payment_intent")
             }
             guard intent.status == .succeeded, let chargeID = intent.latestCharge, let charge = try await Self.charge(chargeID, on: db),
                 let reference = charge.acquirerReference
             else {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "charge_not_refundable",
                     "This PaymentIntent (\(intent.id)) does not have a successful charge to refund; it has a status of \(intent.status.rawValue).",
                     param: "payment_intent")
@@ -114,12 +114,12 @@ extension CardPayments {
     static func refundAmount(_ requested: Int64?, of intent: PaymentIntent, charge: ChargeID) throws -> Int64 {
         let available = intent.amountReceived - intent.amountRefunded
         guard available > 0 else {
-            throw APIError.unexpectedState("charge_already_refunded", "Charge \(charge) has already been refunded.", param: "payment_intent")
+            throw PaymentsError.unexpectedState("charge_already_refunded", "Charge \(charge) has already been refunded.", param: "payment_intent")
         }
         let amount = requested ?? available
-        guard amount >= 1 else { throw APIError.invalid("amount", "Refund amount must be a positive integer.") }
+        guard amount >= 1 else { throw PaymentsError.invalid("amount", "Refund amount must be a positive integer.") }
         guard amount <= available else {
-            throw APIError.invalid(
+            throw PaymentsError.invalid(
                 "amount",
                 "Refund amount (\(amount) \(intent.currency.code)) is greater than unrefunded amount on charge (\(available) \(intent.currency.code)).",
                 code: "amount_too_large")

@@ -16,7 +16,7 @@ extension CardPayments {
         guard
             let row = try await db.select().column("*").from("payment_intents").where("id", .equal, id.rawValue)
                 .where("merchant_id", .equal, merchant.rawValue).for(.update).first(decoding: PaymentIntentRow.self)
-        else { throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent") }
+        else { throw PaymentsError.notFound("payment_intent", id: id.rawValue, param: "intent") }
         return try row.domain()
     }
 
@@ -42,7 +42,7 @@ extension CardPayments {
     /// when it is not the merchant's.
     static func cardExpiry(_ method: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> (Int, Int) {
         guard let row = try await db.rows(CardStatements.Expiry.self, [.text(method.rawValue), .text(merchant.rawValue)]).first else {
-            throw APIError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method")
+            throw PaymentsError.notFound("PaymentMethod", id: method.rawValue, param: "payment_method")
         }
         return (Int(try row.integer(0)), Int(try row.integer(1)))
     }
@@ -80,7 +80,7 @@ extension CardPayments {
                 guard
                     let row = try await db.select().column("created_at").from(table).where("id", .equal, id).where("merchant_id", .equal, merchant.rawValue)
                         .first()
-                else { throw APIError.notFound(object, id: id, param: param) }
+                else { throw PaymentsError.notFound(object, id: id, param: param) }
                 return try row.decode(column: "created_at", as: Int64.self)
             }
             var query = db.select().column("*").from(table).where("merchant_id", .equal, merchant.rawValue)

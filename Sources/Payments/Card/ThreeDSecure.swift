@@ -28,9 +28,9 @@ extension CardPayments {
             guard
                 var intent = try await db.select().column("*").from("payment_intents").where("challenge_id", .equal, challenge).for(.update)
                     .first(decoding: PaymentIntentRow.self)?.domain()
-            else { throw APIError.notFound("3-D Secure challenge", id: String(challenge.prefix(64))) }
+            else { throw PaymentsError.notFound("3-D Secure challenge", id: String(challenge.prefix(64))) }
             guard intent.status == .requiresAction, let method = intent.paymentMethod else {
-                throw APIError.unexpectedState("payment_intent_unexpected_state", "This challenge is no longer waiting for an answer.")
+                throw PaymentsError.unexpectedState("payment_intent_unexpected_state", "This challenge is no longer waiting for an answer.")
             }
             intent.challengeID = nil
             intent.updated = now

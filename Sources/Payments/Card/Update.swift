@@ -34,19 +34,19 @@ extension CardPayments {
             var intent = try await Self.locked(id, merchant: merchant, on: db)
             let changesPayment = update.amount != nil || update.currency != nil || update.paymentMethod != nil || update.captureMethod != nil
             if changesPayment, ![.requiresPaymentMethod, .requiresConfirmation, .requiresAction].contains(intent.status) {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "payment_intent_unexpected_state",
                     "You cannot update the amount, currency, capture method or payment method of this PaymentIntent because it has a status of \(intent.status.rawValue)."
                 )
             }
             if intent.status == .canceled {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "payment_intent_unexpected_state", "You cannot update this PaymentIntent because it has a status of canceled.")
             }
             if let amount = update.amount { intent.amount = amount }
             if let currency = update.currency { intent.currency = currency }
             if intent.amount > intent.currency.maximumAmount {
-                throw APIError.invalid(
+                throw PaymentsError.invalid(
                     "amount", "Amount must be no more than \(intent.currency.maximumAmount) \(intent.currency.code).", code: "amount_too_large")
             }
             if let captureMethod = update.captureMethod { intent.captureMethod = captureMethod }
@@ -56,7 +56,7 @@ extension CardPayments {
             if let suffix = update.statementDescriptorSuffix { intent.statementDescriptorSuffix = suffix.isEmpty ? nil : suffix }
             if let metadata = update.metadata {
                 for (key, value) in metadata { intent.metadata[key] = value }
-                guard intent.metadata.count <= 50 else { throw APIError.invalid("metadata", "At most 50 metadata keys are allowed.") }
+                guard intent.metadata.count <= 50 else { throw PaymentsError.invalid("metadata", "At most 50 metadata keys are allowed.") }
             }
             if let method = update.paymentMethod {
                 _ = try await Self.cardExpiry(method, merchant: merchant, on: db)

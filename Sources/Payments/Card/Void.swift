@@ -46,7 +46,7 @@ extension CardPayments {
                 try await Self.save(intent, on: db)
                 return .void(intent, reference: reference)
             default:
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "payment_intent_unexpected_state",
                     "You cannot cancel this PaymentIntent because it has a status of \(intent.status.rawValue). Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action."
                 )

@@ -16,7 +16,7 @@ extension CashPayments {
     public func confirm(_ id: PaymentIntentID, merchant: MerchantID, details later: Details?, returnURL: String?) async throws -> PaymentIntent {
         let now = clock.now()
         guard let existing = try await record(of: id), existing.merchant == merchant else {
-            throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent")
+            throw PaymentsError.notFound("payment_intent", id: id.rawValue, param: "intent")
         }
         let details = existing.details.merged(with: later)
         let method = existing.method
@@ -24,10 +24,10 @@ extension CashPayments {
             let intentNow = try await database.withConnection({ db in
                 try await db.select().column("*").from("payment_intents").where("id", .equal, id.rawValue).first(decoding: PaymentIntentRow.self)?.domain()
             })
-        else { throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent") }
+        else { throw PaymentsError.notFound("payment_intent", id: id.rawValue, param: "intent") }
         if intentNow.status == .requiresAction { return intentNow }
         guard [.requiresPaymentMethod, .requiresConfirmation].contains(intentNow.status) else {
-            throw APIError.unexpectedState(
+            throw PaymentsError.unexpectedState(
                 "payment_intent_unexpected_state",
                 "You cannot confirm this PaymentIntent because it has a status of \(intentNow.status.rawValue).", param: nil)
         }
@@ -37,7 +37,7 @@ extension CashPayments {
         if method != "emoney" {
             if let at = details.expiresAt {
                 guard at > now.unixSeconds, at <= now.unixSeconds + 60 * 86_400 else {
-                    throw APIError.invalid(
+                    throw PaymentsError.invalid(
                         "payment_method_options[\(method)][expires_at]", "expires_at must be in the future and at most 60 days away.")
                 }
                 expiresAt = at
@@ -53,29 +53,29 @@ extension CashPayments {
             if email.contains("fill_never@") { behavior = "never" }
         }
         let token = Base62.random(count: 40)
-        var nextAction: JSONValue
+        let action: NextAction
         var providerSession: String? = nil
         if method == "emoney" {
             guard let returnURL = returnURL ?? intentNow.returnURL else {
-                throw APIError.missing("return_url")
+                throw PaymentsError.missing("return_url")
             }
             guard let provider = providers[details.provider ?? "test"] else {
-                throw APIError.invalid(
+                throw PaymentsError.invalid(
                     "payment_method_options[emoney][provider]", "Unknown e-money provider; Kessai offers: \(providers.keys.sorted().joined(separator: ", ")).")
             }
             providerSession = try await provider.start(reference: id.rawValue, amount: Money(minorUnits: intentNow.amount, currency: intentNow.currency))
-            nextAction = .object([
-                ("redirect_to_url", .object([("return_url", .string(returnURL)), ("url", .string("\(publicURL)/emoney/\(provider.name)/\(token)"))])),
-                ("type", "redirect_to_url"),
-            ])
+            action = .redirect(url: "\(publicURL)/emoney/\(provider.name)/\(token)", returnURL: returnURL)
         } else {
-            guard let network = networks[method], let expiresAt else { throw APIError.invalid("payment_method_types", "\(method) is not available.") }
+            guard let network = networks[method], let expiresAt else { throw PaymentsError.invalid("payment_method_types", "\(method) is not available.") }
             let instructions = try await network.register(
                 reference: id.rawValue, amount: Money(minorUnits: intentNow.amount, currency: intentNow.currency),
                 expiresAt: Date(unixSeconds: expiresAt), confirmationNumber: details.confirmationNumber)
-            nextAction = Self.displayDetails(method: method, instructions: instructions, expiresAt: expiresAt, url: "\(publicURL)/vouchers/\(token)")
+            let url = "\(publicURL)/vouchers/\(token)"
+            action =
+                method == "konbini"
+                ? .konbini(expiresAt: expiresAt, voucherURL: url, stores: instructions.stores)
+                : .payeasy(expiresAt: expiresAt, instructionsURL: url, numbers: instructions)
         }
-        let action = nextAction.serialized()
         let deadline = expiresAt ?? (now.unixSeconds + 3600)
         let session = providerSession
         let testBehavior = behavior
@@ -83,7 +83,7 @@ extension CashPayments {
             var intent = try await CardPayments.locked(id, merchant: merchant, on: db)
             if intent.status == .requiresAction { return intent }
             guard [.requiresPaymentMethod, .requiresConfirmation].contains(intent.status) else {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "payment_intent_unexpected_state", "You cannot confirm this PaymentIntent because it has a status of \(intent.status.rawValue).",
                     param: nil)
             }
@@ -108,45 +108,14 @@ extension CashPayments {
         let prefix = "payment_method_data[billing_details]"
         switch method {
         case "konbini":
-            guard details.billing.name?.isEmpty == false else { throw APIError.missing("\(prefix)[name]") }
-            guard details.billing.email?.isEmpty == false else { throw APIError.missing("\(prefix)[email]") }
+            guard details.billing.name?.isEmpty == false else { throw PaymentsError.missing("\(prefix)[name]") }
+            guard details.billing.email?.isEmpty == false else { throw PaymentsError.missing("\(prefix)[email]") }
         case "payeasy":
-            guard details.billing.name?.isEmpty == false else { throw APIError.missing("\(prefix)[name]") }
-            guard details.billing.phone?.isEmpty == false else { throw APIError.missing("\(prefix)[phone]") }
+            guard details.billing.name?.isEmpty == false else { throw PaymentsError.missing("\(prefix)[name]") }
+            guard details.billing.phone?.isEmpty == false else { throw PaymentsError.missing("\(prefix)[phone]") }
         default:
             break
         }
-    }
-
-    /// `next_action` for konbini (Stripe's `konbini_display_details`) and Pay-easy (Kessai's
-    /// `payeasy_display_details`).
-    static func displayDetails(method: String, instructions: CashInstructions, expiresAt: Int64, url: String) -> JSONValue {
-        if method == "konbini" {
-            let stores = ["familymart", "lawson", "ministop", "seicomart"].map { store -> (String, JSONValue) in
-                let numbers = instructions.stores[store]
-                return (
-                    store,
-                    .object([
-                        ("confirmation_number", .optional(numbers?.confirmationNumber)), ("payment_code", .optional(numbers?.paymentCode)),
-                    ])
-                )
-            }
-            return .object([
-                ("konbini_display_details", .object([("expires_at", .int(expiresAt)), ("hosted_voucher_url", .string(url)), ("stores", .object(stores))])),
-                ("type", "konbini_display_details"),
-            ])
-        }
-        return .object([
-            (
-                "payeasy_display_details",
-                .object([
-                    ("confirmation_number", .optional(instructions.confirmationNumber)), ("customer_number", .optional(instructions.customerNumber)),
-                    ("expires_at", .int(expiresAt)), ("hosted_instructions_url", .string(url)),
-                    ("institution_number", .optional(instructions.institutionNumber)),
-                ])
-            ),
-            ("type", "payeasy_display_details"),
-        ])
     }
 
     public func intent(_ id: PaymentIntentID) async throws -> PaymentIntent? {

@@ -109,11 +109,11 @@ public struct CashPayments: Sendable {
 
     static func checkAmount(_ amount: Int64, currency: Currency, method: String) throws {
         guard currency == .jpy else {
-            throw APIError.invalid("currency", "\(method) payments are in jpy only.", code: "payment_method_currency_mismatch")
+            throw PaymentsError.invalid("currency", "\(method) payments are in jpy only.", code: "payment_method_currency_mismatch")
         }
         let range = amountRange(method)
         guard range.contains(amount) else {
-            throw APIError.invalid(
+            throw PaymentsError.invalid(
                 "amount", "\(method) payments must be between ¥\(range.lowerBound) and ¥\(range.upperBound).",
                 code: amount < range.lowerBound ? "amount_too_small" : "amount_too_large")
         }

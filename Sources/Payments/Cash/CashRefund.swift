@@ -20,7 +20,7 @@ extension CashPayments {
         return try await database.transaction { db in
             var intent = try await CardPayments.locked(new.paymentIntent, merchant: merchant, on: db)
             guard intent.status == .succeeded, let chargeID = intent.latestCharge else {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "charge_not_refundable",
                     "This PaymentIntent (\(intent.id)) does not have a successful payment to refund; it has a status of \(intent.status.rawValue).",
                     param: "payment_intent")
@@ -28,7 +28,7 @@ extension CashPayments {
             let amount = try CardPayments.refundAmount(new.amount, of: intent, charge: chargeID)
             guard
                 let row = try await db.select().column("*").from("cash_payments").where("payment_intent_id", .equal, intent.id.rawValue).first()
-            else { throw APIError.notFound("payment_intent", id: intent.id.rawValue, param: "payment_intent") }
+            else { throw PaymentsError.notFound("payment_intent", id: intent.id.rawValue, param: "payment_intent") }
             let record = try Self.record(row)
             if record.method == "emoney" {
                 // The provider returns e-money to the buyer's wallet at once.
@@ -51,17 +51,7 @@ extension CashPayments {
             var refund = Refund(
                 id: RefundID.random(), merchant: merchant, paymentIntent: intent.id, charge: chargeID, amount: amount, currency: intent.currency,
                 status: .requiresAction, reason: new.reason, metadata: new.metadata, failureReason: nil, created: now)
-            refund.nextAction =
-                JSONValue.object([
-                    (
-                        "display_details",
-                        .object([
-                            ("email_sent", .object([("email_sent_at", .int(now.unixSeconds)), ("email_sent_to", .optional(recipient))])),
-                            ("expires_at", .int(expiresAt)),
-                        ])
-                    ),
-                    ("type", "display_details"),
-                ]).serialized()
+            refund.nextAction = RefundNextAction(emailSentAt: now.unixSeconds, emailSentTo: recipient, expiresAt: expiresAt)
             try await db.insert(into: "refunds").model(try RefundRow(refund), nilEncodingStrategy: .asNil).run()
             if let recipient {
                 let name = record.details.billing.name ?? "お客様"
@@ -100,9 +90,9 @@ extension CashPayments {
             guard
                 var refund = try await db.select().column("*").from("refunds").where("id", .equal, id.rawValue).for(.update)
                     .first(decoding: RefundRow.self)?.domain()
-            else { throw APIError.notFound("refund", id: id.rawValue) }
+            else { throw PaymentsError.notFound("refund", id: id.rawValue) }
             guard refund.status == .requiresAction else {
-                throw APIError.unexpectedState(
+                throw PaymentsError.unexpectedState(
                     "refund_unexpected_state", "Refund \(id) is \(refund.status.rawValue); only a refund waiting for its payout can be paid out.")
             }
             refund.status = .succeeded

@@ -14,21 +14,22 @@ extension CashPayments {
     /// Test mode's "the buyer paid": the network records it and notifies; the notification is applied.
     public func simulatePayment(_ id: PaymentIntentID, merchant: MerchantID?) async throws -> PaymentIntent {
         guard let record = try await record(of: id), merchant == nil || record.merchant == merchant else {
-            throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent")
+            throw PaymentsError.notFound("payment_intent", id: id.rawValue, param: "intent")
         }
         guard let network = networks[record.method] as? any SimulatedCashNetwork else {
-            throw APIError.unexpectedState(
+            throw PaymentsError.unexpectedState(
                 "payment_intent_unexpected_state", "Only konbini and Pay-easy payments are paid this way; e-money is paid on the provider's page.")
         }
         guard record.state != "new" else {
-            throw APIError.unexpectedState("payment_intent_unexpected_state", "Confirm the PaymentIntent first: it has no payment numbers yet.")
+            throw PaymentsError.unexpectedState("payment_intent_unexpected_state", "Confirm the PaymentIntent first: it has no payment numbers yet.")
         }
         let notification: CashNotification
         do {
             notification = try await network.buyerPays(reference: id.rawValue)
         } catch let refusal as NetworkRefusal {
             logger.info("network refused a payment", metadata: ["payment_intent": "\(id)", "code": "\(refusal.code)"])
-            throw APIError.unexpectedState("payment_intent_payment_attempt_expired", "The \(record.method) network refused the payment: \(refusal.message)")
+            throw PaymentsError.unexpectedState(
+                "payment_intent_payment_attempt_expired", "The \(record.method) network refused the payment: \(refusal.message)")
         }
         return try await apply(notification, intent: id)
     }
@@ -41,7 +42,7 @@ extension CashPayments {
         enum Result { case applied(PaymentIntent), duplicate(PaymentIntent), refused(String, String) }
         let result: Result = try await database.transaction { db in
             guard let row = try await db.select().column("*").from("cash_payments").where("payment_intent_id", .equal, id.rawValue).for(.update).first()
-            else { throw APIError.notFound("payment_intent", id: id.rawValue, param: "intent") }
+            else { throw PaymentsError.notFound("payment_intent", id: id.rawValue, param: "intent") }
             let record = try Self.record(row)
             var intent = try await CardPayments.locked(id, merchant: record.merchant, on: db)
             func note(_ outcome: String) async throws {
@@ -97,7 +98,7 @@ extension CashPayments {
             return intent
         case .refused(let code, let message):
             logger.warning("payment notification refused", metadata: ["payment_intent": "\(id)", "notification": "\(notification.id)", "reason": "\(code)"])
-            throw APIError.unexpectedState("payment_intent_payment_attempt_expired", message)
+            throw PaymentsError.unexpectedState("payment_intent_payment_attempt_expired", message)
         }
     }
 }
