@@ -1,3 +1,4 @@
+import Console
 public import Hummingbird
 import KessaiCore
 import Ledger
@@ -59,6 +60,9 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
         endpoints: gateway.webhookEndpoints, authenticator: authenticator, reader: reader, idempotency: idempotency,
         development: gateway.configuration.mode == .development, publicAddressesOnly: gateway.configuration.webhooksPublicOnly
     ).register(on: router)
+    if let console = try? gateway.consoleServices() {
+        ConsoleSite(services: console).register(on: router, apps: gateway.consoleAppsOnGatewayPort)
+    }
     router.add(middleware: MethodNotAllowed(router: router))
     return router
 }

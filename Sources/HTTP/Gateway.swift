@@ -86,6 +86,22 @@ public struct GatewayConfiguration: Sendable {
     public var metricsExposure: MetricsExposure = .loopback
     /// The OTLP/HTTP collector traces go to (``KessaiTracing``); no tracing when `nil`.
     public var otelEndpoint: String?
+    /// Seconds a console or dashboard session may stay idle (PCI DSS 8.2.8: at most 900).
+    public var consoleIdleTimeout: Int64 = 900
+    /// `host:port` of the operator console's own listener. In development without it, the
+    /// console answers on the gateway's port; in production it is only ever on this listener
+    /// (default `127.0.0.1:<port + 1>`), never on the public one.
+    public var consoleListen: String?
+
+    /// Where the operator console listens apart from the gateway, if it does.
+    public var consoleListener: (host: String, port: Int)? {
+        if let consoleListen {
+            let parts = consoleListen.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count >= 2, let port = Int(parts.last!), (0...65_535).contains(port) else { return nil }
+            return (parts.dropLast().joined(separator: ":"), port)
+        }
+        return mode == .production ? ("127.0.0.1", port + 1) : nil
+    }
 
     public init() {}
 

@@ -141,7 +141,7 @@ struct VaultCommand: AsyncParsableCommand {
 
 struct OperatorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operators", abstract: "Operator credentials.", subcommands: [CreateToken.self, RevokeToken.self])
+        commandName: "operators", abstract: "Operators: console accounts and machine tokens.", subcommands: [Create.self, CreateToken.self, RevokeToken.self])
 
     struct CreateToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -8,7 +8,7 @@ struct Kessai: AsyncParsableCommand {
         commandName: "kessai",
         abstract: "Kessai, a card payment gateway whose stolen database cannot be opened.",
         subcommands: [
-            Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, Simulate.self,
+            Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, UsersCommand.self, Simulate.self,
             RefundsCommand.self,
             Bench.self,
         ]

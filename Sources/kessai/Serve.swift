@@ -92,6 +92,18 @@ struct Serve: AsyncParsableCommand {
         help: "Export traces over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 (KESSAI_OTEL_ENDPOINT; default: no tracing).")
     var otelEndpoint: String?
 
+    @Option(
+        name: .customLong("console-idle-timeout"),
+        help: "Seconds a console or dashboard session may stay idle, 1 to 900 (KESSAI_CONSOLE_IDLE_TIMEOUT; default 900, PCI DSS 8.2.8).")
+    var consoleIdleTimeout: Int?
+
+    @Option(
+        name: .customLong("console-listen"),
+        help:
+            "host:port of the operator console's own listener, an internal address (KESSAI_CONSOLE_LISTEN). Development without it: /console on the gateway's port; production default 127.0.0.1:<port+1>."
+    )
+    var consoleListen: String?
+
     @Flag(
         name: .customLong("benchmark-without-ledger"),
         help: ArgumentHelp(
@@ -159,6 +171,14 @@ struct Serve: AsyncParsableCommand {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--otel-endpoint must start with http:// or https://") }
             configuration.otelEndpoint = url
         }
+        if let seconds = consoleIdleTimeout ?? env["KESSAI_CONSOLE_IDLE_TIMEOUT"].flatMap(Int.init) {
+            guard (1...900).contains(seconds) else { throw ValidationError("--console-idle-timeout must be 1…900 seconds") }
+            configuration.consoleIdleTimeout = Int64(seconds)
+        }
+        if let listen = consoleListen ?? env["KESSAI_CONSOLE_LISTEN"], !listen.isEmpty {
+            configuration.consoleListen = listen
+            guard configuration.consoleListener != nil else { throw ValidationError("--console-listen must be host:port") }
+        }
         if benchmarkWithoutLedger {
             guard configuration.mode == .development else { throw ValidationError("--benchmark-without-ledger is refused outside development mode") }
             configuration.ledgerRecording = false
@@ -178,7 +198,7 @@ struct Serve: AsyncParsableCommand {
                 "database": "\(gateway.database.kind.rawValue)", "mode": "\(configuration.mode.rawValue)",
             ])
         do {
-            try await buildApplication(gateway, observability: tracing.map { [$0] } ?? []).runService()
+            try await runGateway(gateway, observability: tracing.map { [$0] } ?? [])
         } catch {
             await gateway.close()
             throw error

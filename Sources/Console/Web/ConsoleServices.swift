@@ -1,0 +1,56 @@
+public import Hummingbird
+public import KessaiCore
+public import Ledger
+public import Merchants
+public import Payments
+public import Storage
+public import Webhooks
+
+/// What a request context must offer the console: the peer's address (for the ledger and the
+/// per-source limits).
+public protocol ConsoleRequestContext: RequestContext {
+    var remoteAddress: String { get }
+}
+
+/// Everything the console and the dashboards work with. The gateway builds it (HTTP's
+/// `Gateway`); tests build it over a test database.
+public struct ConsoleServices: Sendable {
+    public let database: KessaiDatabase
+    public let ledger: Ledger
+    public let clock: any KessaiClock
+    public let accounts: AccountStore
+    public let signIn: SignIn
+    public let sessions: SessionStore
+    public let approvals: Approvals
+    public let merchants: MerchantStore
+    public let payments: CardPayments
+    public let webhookEndpoints: WebhookEndpoints
+    /// Whether Kessai is reached over TLS: then cookies are `__Host-` and `Secure`.
+    public let secureCookies: Bool
+    /// Where browsers reach the console (enrollment links point there).
+    public let publicURL: String
+
+    public init(
+        database: KessaiDatabase, ledger: Ledger, clock: any KessaiClock, failures: FailureRecorder, sealer: SecretSealer, merchants: MerchantStore,
+        payments: CardPayments, webhookEndpoints: WebhookEndpoints, publicURL: String, idleTimeout: Int64 = 900, hasher: PasswordHasher = PasswordHasher(),
+        signInPolicy: SignIn.Policy = SignIn.Policy()
+    ) {
+        self.database = database
+        self.ledger = ledger
+        self.clock = clock
+        self.accounts = AccountStore(database: database, ledger: ledger, clock: clock, hasher: hasher, sealer: sealer)
+        self.signIn = SignIn(accounts: accounts, failures: failures, policy: signInPolicy)
+        self.sessions = SessionStore(database: database, clock: clock, idleTimeout: idleTimeout)
+        self.approvals = Approvals(database: database, ledger: ledger, clock: clock)
+        self.merchants = merchants
+        self.payments = payments
+        self.webhookEndpoints = webhookEndpoints
+        self.secureCookies = publicURL.hasPrefix("https://")
+        self.publicURL = publicURL
+    }
+
+    /// The enrollment link for a token.
+    public func enrollmentURL(_ app: ConsoleApp, token: Secret<String>) -> String {
+        "\(publicURL)\(app.basePath)/enroll/\(token.exposed)"
+    }
+}

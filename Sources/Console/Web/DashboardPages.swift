@@ -1,0 +1,163 @@
+import Hummingbird
+import KessaiCore
+import Merchants
+import Payments
+
+/// A merchant's dashboard: its payments and refunds, API keys, webhook endpoints and team. A
+/// user sees only its own merchant's objects; another merchant's answer 404 like missing ones.
+struct DashboardPages: Sendable {
+    let site: ConsoleSite
+    var services: ConsoleServices { site.services }
+
+    func register<Context: ConsoleRequestContext>(on group: RouterGroup<Context>) {
+        group.get("") { request, context in try await payments(request, context) }
+        group.get("payments/:id") { request, context in try await payment(request, context) }
+        group.post("payments/:id/refund") { request, context in try await refund(request, context) }
+        group.get("keys") { request, context in try await keys(request, context) }
+        group.post("keys/roll") { request, context in try await rollKeys(request, context) }
+        group.get("webhooks") { request, context in try await webhooks(request, context) }
+        group.get("team") { request, context in try await team(request, context) }
+        group.post("team") { request, context in try await invite(request, context) }
+    }
+
+    static let routes: [(method: String, path: String, permission: Permission?)] = [
+        ("GET", "", .viewOwnPayments), ("GET", "payments/:id", .viewOwnPayments), ("POST", "payments/:id/refund", .refundOwn), ("GET", "keys", .manageKeys),
+        ("POST", "keys/roll", .manageKeys), ("GET", "webhooks", .viewWebhooks), ("GET", "team", .manageTeam), ("POST", "team", .manageTeam),
+    ]
+
+    func merchant(_ visit: ConsoleSite.Visit) throws -> MerchantID {
+        guard let merchant = visit.user.merchant else { throw PageError.forbidden }
+        return merchant
+    }
+
+    func payments(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .viewOwnPayments)
+        let t = visit.language
+        let rows = try await PaymentSearch(database: services.database).search("", status: nil, merchant: try merchant(visit).rawValue)
+        try await site.audit(visit, "dashboard.payments.listed", ["results": String(rows.count)])
+        var page = Page(t("payments"))
+        page.table(
+            id: "payments", headers: [t("id"), t("amount"), t("status"), t("card"), t("created")],
+            rows: rows.map {
+                (
+                    id: $0.id, link: "/dashboard/payments/\($0.id)",
+                    cells: [
+                        $0.id, "\($0.amount) \($0.currency.uppercased())", $0.status,
+                        [$0.brand, $0.last4.map { "•••• \($0)" }].compactMap { $0 }.joined(separator: " "), ConsoleSite.time($0.created),
+                    ]
+                )
+            })
+        return site.render(page, visit)
+    }
+
+    func intent(_ context: some ConsoleRequestContext, _ visit: ConsoleSite.Visit) async throws -> PaymentIntent {
+        guard let raw = context.parameters.get("id"), raw.utf8.count <= 64, let id = PaymentIntentID(parsing: raw),
+            let intent = try await services.payments.retrieve(id, merchant: try merchant(visit))
+        else { throw PageError.notFound }
+        return intent
+    }
+
+    func payment(_ request: Request, _ context: some ConsoleRequestContext, notice: String? = nil, error: String? = nil) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .viewOwnPayments)
+        let intent = try await intent(context, visit)
+        try await site.audit(visit, "dashboard.payment.viewed", ["payment_intent": intent.id.rawValue])
+        var page = try await PaymentDetail.page(intent, search: PaymentSearch(database: services.database), t: visit.language)
+        if let notice { page.sections.insert(["notice": ["text": notice, "id": "notice"]], at: 0) }
+        if let error { page.sections.insert(["error": ["text": error]], at: 0) }
+        if visit.user.role.permissions.contains(.refundOwn), intent.status == .succeeded, intent.amountRefunded < intent.amountReceived {
+            RefundForm.add(to: &page, action: "/dashboard/payments/\(intent.id)/refund", csrf: visit.csrf, visit.language)
+        }
+        return site.render(page, visit)
+    }
+
+    func refund(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .refundOwn)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        let intent = try await intent(context, visit)
+        let new = try RefundForm.parse(form, intent: intent)
+        guard try await site.stepUp(visit, form, action: "refund") else { return try await payment(request, context, error: t("step_up_refused")) }
+        do {
+            let refund = try await services.payments.refund(new, merchant: try merchant(visit))
+            try await site.audit(
+                visit, "dashboard.refund", ["payment_intent": intent.id.rawValue, "refund": refund.id.rawValue, "amount": String(refund.amount)])
+            return try await payment(request, context, notice: t("refund_done"))
+        } catch let refusal as PaymentsError {
+            try await site.audit(visit, "dashboard.refund", ["payment_intent": intent.id.rawValue], outcome: "failure")
+            return try await payment(request, context, error: refusal.message)
+        }
+    }
+
+    func keys(_ request: Request, _ context: some ConsoleRequestContext, extra: ((inout Page) -> Void)? = nil) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageKeys)
+        let t = visit.language
+        let merchant = try merchant(visit)
+        var page = Page(t("keys"))
+        extra?(&page)
+        let summary = try await services.merchants.list().first { $0.merchant.id == merchant }
+        page.list(summary?.activeKeys ?? [], id: "active-keys")
+        page.heading(t("roll_keys"))
+        page.paragraph(t("step_up"))
+        page.form(
+            id: "roll-keys", action: "/dashboard/keys/roll", csrf: visit.csrf, fields: ConsoleSite.stepUpFields(t), submit: t("roll_keys"), submitID: "roll")
+        return site.render(page, visit)
+    }
+
+    func rollKeys(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageKeys)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        guard try await site.stepUp(visit, form, action: "api_keys.roll") else { return try await keys(request, context) { $0.error(t("step_up_refused")) } }
+        let issued = try await services.merchants.rollKeys(for: try merchant(visit), actor: visit.actor)
+        return try await keys(request, context) { $0.code(issued.secretKey.exposed, id: "new-secret-key", label: t("new_secret")) }
+    }
+
+    func webhooks(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .viewWebhooks)
+        let t = visit.language
+        let (endpoints, _) = try await services.webhookEndpoints.list(merchant: try merchant(visit), limit: 100)
+        var page = Page(t("webhooks"))
+        page.table(
+            id: "endpoints", headers: [t("id"), t("url"), t("enabled_events"), t("status")],
+            rows: endpoints.map {
+                (id: $0.id, link: nil, cells: [$0.id, $0.url, $0.enabledEvents.joined(separator: ", "), $0.enabled ? "enabled" : "disabled"])
+            })
+        return site.render(page, visit)
+    }
+
+    func team(_ request: Request, _ context: some ConsoleRequestContext, extra: ((inout Page) -> Void)? = nil) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageTeam)
+        let t = visit.language
+        var page = Page(t("team"))
+        extra?(&page)
+        let users = try await services.accounts.list(.dashboard, merchant: try merchant(visit))
+        page.table(
+            id: "team", headers: [t("email"), t("role"), t("status")],
+            rows: users.map { (id: $0.id, link: nil, cells: [$0.email, $0.role.rawValue, $0.status.rawValue]) })
+        page.heading(t("invite"))
+        page.form(
+            id: "invite-user", action: "/dashboard/team", csrf: visit.csrf,
+            fields: [
+                .init(name: "email", label: t("email"), type: "email"),
+                .init(name: "role", label: t("role"), value: "view_only", options: ConsoleRole.roles(of: .dashboard).map(\.rawValue)),
+            ], submit: t("invite"))
+        return site.render(page, visit)
+    }
+
+    func invite(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageTeam)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        guard let role = ConsoleRole(rawValue: form.fields["role"] ?? ""), role.app == .dashboard else {
+            return try await team(request, context) { $0.error(t("invalid_role")) }
+        }
+        do {
+            let (_, token) = try await services.accounts.invite(
+                .dashboard, email: try form.text("email"), role: role, merchant: try merchant(visit), actor: visit.actor, source: visit.source)
+            let url = services.enrollmentURL(.dashboard, token: token)
+            return try await team(request, context) { $0.code(url, id: "enrollment-url", label: t("enrollment_url")) }
+        } catch let error as ConsoleError {
+            return try await team(request, context) { $0.error(t(OperatorPages.message(error))) }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Hummingbird
+import KessaiCore
+import Ledger
+import Payments
+
+extension OperatorPages {
+    func payments(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .viewPayments)
+        let t = visit.language
+        let query = String((request.uri.queryParameters.get("q") ?? "").prefix(64)).trimmingCharacters(in: .whitespaces)
+        if CardNumberScan.containsCardNumber(query) { throw PageError.cardNumber }
+        let status = request.uri.queryParameters.get("status").flatMap { PaymentIntent.Status(rawValue: $0) }?.rawValue
+        let rows = try await search.search(query, status: status, merchant: nil)
+        try await site.audit(visit, "console.payments.searched", ["query": query.isEmpty ? "-" : query, "results": String(rows.count)])
+        var page = Page(t("payments"))
+        page.form(
+            id: "search", action: "/console/payments", csrf: "", fields: [.init(name: "q", label: t("query"), value: query, required: false, maxLength: 64)],
+            submit: t("search"), method: "get")
+        page.table(
+            id: "payments", headers: [t("id"), t("merchant"), t("amount"), t("status"), t("card"), t("created")],
+            rows: rows.map {
+                (
+                    id: $0.id, link: "/console/payments/\($0.id)",
+                    cells: [
+                        $0.id, $0.merchant, "\($0.amount) \($0.currency.uppercased())", $0.status,
+                        [$0.brand, $0.last4.map { "•••• \($0)" }].compactMap { $0 }.joined(separator: " "), ConsoleSite.time($0.created),
+                    ]
+                )
+            })
+        return site.render(page, visit)
+    }
+
+    func payment(_ request: Request, _ context: some ConsoleRequestContext, notice: String? = nil, error: String? = nil) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .viewPayments)
+        guard let intentID = PaymentIntentID(parsing: try id(context)), let intent = try await services.payments.retrieve(intentID) else {
+            throw PageError.notFound
+        }
+        try await site.audit(visit, "console.payment.viewed", ["payment_intent": intent.id.rawValue, "merchant": intent.merchant.rawValue])
+        var page = try await PaymentDetail.page(intent, search: search, t: visit.language)
+        if let notice { page.sections.insert(["notice": ["text": notice, "id": "notice"]], at: 0) }
+        if let error { page.sections.insert(["error": ["text": error]], at: 0) }
+        if visit.user.role.permissions.contains(.refund), intent.status == .succeeded, intent.amountRefunded < intent.amountReceived {
+            RefundForm.add(to: &page, action: "/console/payments/\(intent.id)/refund", csrf: visit.csrf, visit.language)
+        }
+        return site.render(page, visit)
+    }
+
+    func refund(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .refund)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        guard let intentID = PaymentIntentID(parsing: try id(context)), let intent = try await services.payments.retrieve(intentID) else {
+            throw PageError.notFound
+        }
+        let new = try RefundForm.parse(form, intent: intent)
+        guard try await site.stepUp(visit, form, action: "refund") else { return try await payment(request, context, error: t("step_up_refused")) }
+        do {
+            let refund = try await services.payments.refund(new, merchant: intent.merchant)
+            try await site.audit(
+                visit, "console.refund",
+                ["payment_intent": intent.id.rawValue, "refund": refund.id.rawValue, "merchant": intent.merchant.rawValue, "amount": String(refund.amount)])
+            return try await payment(request, context, notice: t("refund_done"))
+        } catch let refusal as PaymentsError {
+            try await site.audit(visit, "console.refund", ["payment_intent": intent.id.rawValue, "merchant": intent.merchant.rawValue], outcome: "failure")
+            return try await payment(request, context, error: refusal.message)
+        }
+    }
+
+    func ledger(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .viewLedger)
+        let t = visit.language
+        let parameters = request.uri.queryParameters
+        func filter(_ name: String) -> String? {
+            guard let value = parameters.get(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return String(value.prefix(128))
+        }
+        let action = filter("action")
+        let actor = filter("actor")
+        let merchant = filter("merchant")
+        if [action, actor, merchant].contains(where: { $0.map(CardNumberScan.containsCardNumber) ?? false }) { throw PageError.cardNumber }
+        let now = Int64(services.clock.now().timeIntervalSince1970 * 1000)
+        var query = LedgerQuery(from: now - 7 * 86_400_000, to: now + 60_000, action: action, actorID: actor, merchant: merchant)
+        query.limit = 200
+        try await site.audit(visit, "console.ledger.viewed", ["action": action ?? "*", "actor": actor ?? "*", "filter_merchant": merchant ?? "*"])
+        let rows = try await services.ledger.query(query)
+        let head = try await services.ledger.head()
+        var page = Page(t("ledger"))
+        page.facts([(t("ledger_size"), String(head.size)), ("root", Hex.encode(head.root))], id: "ledger-head")
+        page.form(
+            id: "ledger-search", action: "/console/ledger", csrf: "",
+            fields: [
+                .init(name: "action", label: t("action"), value: action, required: false, maxLength: 128),
+                .init(name: "actor", label: t("actor"), value: actor, required: false, maxLength: 128),
+                .init(name: "merchant", label: t("merchant"), value: merchant, required: false, maxLength: 128),
+            ], submit: t("search"), method: "get")
+        page.table(
+            id: "ledger", headers: ["#", t("time"), t("action"), t("actor"), t("objects"), t("outcome"), t("source")],
+            rows: rows.suffix(200).reversed().map {
+                (
+                    id: String($0.seq), link: nil,
+                    cells: [
+                        String($0.seq), ConsoleSite.time($0.entry.time / 1000), $0.entry.action, "\($0.entry.actor.kind.rawValue):\($0.entry.actor.id)",
+                        $0.entry.objects.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "), $0.entry.outcome,
+                        $0.entry.source ?? "",
+                    ]
+                )
+            })
+        return site.render(page, visit)
+    }
+}
+
+/// A payment's page: what it is, its card (brand, last 4, expiry), and its timeline.
+enum PaymentDetail {
+    static func page(_ intent: PaymentIntent, search: PaymentSearch, t: Language) async throws -> Page {
+        var page = Page(intent.id.rawValue)
+        var facts = [
+            (t("id"), intent.id.rawValue), (t("merchant"), intent.merchant.rawValue), (t("amount"), "\(intent.amount) \(intent.currency.code.uppercased())"),
+            (t("status"), intent.status.rawValue), (t("refunded"), String(intent.amountRefunded)), (t("created"), ConsoleSite.time(intent.created.unixSeconds)),
+        ]
+        if let method = intent.paymentMethod, let card = try await search.card(method.rawValue) {
+            facts.append((t("card"), "\(card.brand) •••• \(card.last4) \(card.expiry)"))
+        }
+        page.facts(facts, id: "payment")
+        page.heading(t("timeline"))
+        let lines = try await search.timeline(intent.id.rawValue)
+        page.list(lines.map { "\(ConsoleSite.time($0.0)) \($0.1)" }, id: "timeline")
+        return page
+    }
+}
