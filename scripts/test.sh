@@ -23,10 +23,14 @@ export PATH="$KESSAI_PG_BIN:$PATH"
 echo "== Swift suites (SQLite and PostgreSQL)"
 KESSAI_TEST_DATABASE_URL="$KESSAI_PG_URL" swift test
 
-echo "== browser (Debian's chromium and chromium-driver)"
+echo "== browser (Debian's chromium and chromium-driver) and patator"
 if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi ipagothic; then
   echo "test.sh: installing chromium, chromium-driver and a Japanese font from Debian" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-ipafont-gothic >/dev/null
+fi
+if [ ! -x /usr/bin/patator ]; then
+  echo "test.sh: installing patator (the console's brute-force test) from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends patator >/dev/null
 fi
 
 echo "== end-to-end (official Stripe library, real servers, headless Chromium)"

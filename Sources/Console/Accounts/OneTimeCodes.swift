@@ -23,7 +23,8 @@ public enum OneTimeCodes {
 
     /// The URI an authenticator app takes (typed in, or scanned from a QR code).
     public static func uri(secret: String, account: String, app: ConsoleApp) -> String {
-        TOTP(secret: secret).createAuthenticatorURL(label: "Kessai:\(account)", issuer: app == .console ? "Kessai" : "Kessai Dashboard")
+        let issuer = app == .console ? "Kessai" : "Kessai-Dashboard"
+        return TOTP(secret: secret).createAuthenticatorURL(label: "\(issuer):\(account)", issuer: issuer)
     }
 
     /// The step a code is valid for, if it is one of `now`'s neighbours and later than

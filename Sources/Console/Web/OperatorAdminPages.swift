@@ -97,13 +97,16 @@ extension OperatorPages {
                         ConsoleSite.time($0.createdAt),
                     ]
                 )
-            })
-        for request in pending {
-            page.heading("\(t("approve")): \(request.id)")
-            page.form(
-                id: "approve-\(request.id)", action: "/console/approvals/\(request.id)/approve", csrf: visit.csrf, fields: ConsoleSite.stepUpFields(t),
-                submit: t("approve"), submitID: "approve")
-        }
+            },
+            rowForms: Dictionary(
+                uniqueKeysWithValues: pending.map {
+                    (
+                        $0.id,
+                        Page.form(
+                            id: "approve-\($0.id)", action: "/console/approvals/\($0.id)/approve", csrf: visit.csrf, fields: ConsoleSite.stepUpFields(t),
+                            submit: t("approve"), submitID: "approve", formClass: "approve-form")
+                    )
+                }))
         return site.render(page, visit)
     }
 

@@ -123,7 +123,7 @@ enum PaymentDetail {
         page.facts(facts, id: "payment")
         page.heading(t("timeline"))
         let lines = try await search.timeline(intent.id.rawValue)
-        page.list(lines.map { "\(ConsoleSite.time($0.0)) \($0.1)" }, id: "timeline")
+        page.list(lines.map { "\(ConsoleSite.time($0.0)) \($0.1)" }, id: "timeline", ordered: true)
         return page
     }
 }

@@ -20,7 +20,9 @@ struct Page {
     mutating func notice(_ text: String, id: String = "notice") { sections.append(["notice": ["text": text, "id": id]]) }
     mutating func error(_ text: String) { sections.append(["error": ["text": text]]) }
     mutating func code(_ text: String, id: String, label: String) { sections.append(["code": ["text": text, "id": id, "label": label]]) }
-    mutating func list(_ items: [String], id: String) { sections.append(["list": ["id": id, "items": items]]) }
+    mutating func list(_ items: [String], id: String, ordered: Bool = false) {
+        sections.append([ordered ? "orderedList" : "list": ["id": id, "items": items]])
+    }
     mutating func link(_ text: String, href: String, id: String) { sections.append(["link": ["text": text, "href": href, "id": id]]) }
 
     /// A definition list: label and value pairs.
@@ -29,7 +31,7 @@ struct Page {
     }
 
     /// A table; each row has an optional `data-id` and link (on its first cell).
-    mutating func table(id: String, headers: [String], rows: [(id: String?, link: String?, cells: [String])]) {
+    mutating func table(id: String, headers: [String], rows: [(id: String?, link: String?, cells: [String])], rowForms: [String: [String: Any]] = [:]) {
         sections.append([
             "table": [
                 "id": id, "headers": headers,
@@ -37,7 +39,10 @@ struct Page {
                     var cells: [[String: Any]] = row.cells.map { ["text": $0] }
                     if let link = row.link, !cells.isEmpty { cells[0]["link"] = link }
                     var out: [String: Any] = ["cells": cells]
-                    if let id = row.id { out["rowID"] = id }
+                    if let id = row.id {
+                        out["rowID"] = id
+                        if let form = rowForms[id] { out["rowForm"] = form }
+                    }
                     return out
                 },
                 "empty": rows.isEmpty,
@@ -47,12 +52,19 @@ struct Page {
 
     /// A form posting to `action`, with the session's CSRF token.
     mutating func form(id: String, action: String, csrf: String, fields: [Field], submit: String, submitID: String = "submit", method: String = "post") {
-        sections.append([
-            "form": [
-                "id": id, "action": action, "csrf": csrf, "method": method, "submit": submit, "submitID": submitID,
-                "fields": fields.map(\.context),
-            ]
-        ])
+        sections.append(["form": Self.form(id: id, action: action, csrf: csrf, fields: fields, submit: submit, submitID: submitID, method: method)])
+    }
+
+    /// A form's template context (for a section, or inside a table row).
+    static func form(
+        id: String, action: String, csrf: String, fields: [Field], submit: String, submitID: String = "submit", method: String = "post",
+        formClass: String? = nil
+    ) -> [String: Any] {
+        var form: [String: Any] = [
+            "id": id, "action": action, "csrf": csrf, "method": method, "submit": submit, "submitID": submitID, "fields": fields.map(\.context),
+        ]
+        if let formClass { form["class"] = formClass }
+        return form
     }
 
     struct Field {

@@ -8,6 +8,7 @@ enum Templates {
         // The templates are constants of this file: a parse error is a programming error.
         try! library.register(layout, named: "layout")
         try! library.register(section, named: "section")
+        try! library.register(form, named: "form")
         return library
     }
 
@@ -36,14 +37,19 @@ enum Templates {
         {{#error}}<p class="error" id="error" role="alert">{{text}}</p>{{/error}}
         {{#code}}<p>{{label}}</p><p><code id="{{id}}">{{text}}</code></p>{{/code}}
         {{#list}}<ul id="{{id}}">{{#items}}<li>{{.}}</li>{{/items}}</ul>{{/list}}
+        {{#orderedList}}<ol id="{{id}}">{{#items}}<li>{{.}}</li>{{/items}}</ol>{{/orderedList}}
         {{#link}}<p><a id="{{id}}" href="{{href}}">{{text}}</a></p>{{/link}}
         {{#facts}}<dl id="{{id}}">{{#items}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/items}}</dl>{{/facts}}
         {{#table}}<table id="{{id}}"><thead><tr>{{#headers}}<th>{{.}}</th>{{/headers}}</tr></thead><tbody>
-        {{#rows}}<tr{{#rowID}} data-id="{{rowID}}"{{/rowID}}>{{#cells}}<td>{{#link}}<a href="{{link}}">{{text}}</a>{{/link}}{{^link}}{{text}}{{/link}}</td>{{/cells}}</tr>
+        {{#rows}}<tr{{#rowID}} data-id="{{rowID}}"{{/rowID}}>{{#cells}}<td>{{#link}}<a href="{{link}}">{{text}}</a>{{/link}}{{^link}}{{text}}{{/link}}</td>{{/cells}}{{#rowForm}}<td>{{> form}}</td>{{/rowForm}}</tr>
         {{/rows}}</tbody></table>{{/table}}
-        {{#form}}<form id="{{id}}" method="{{method}}" action="{{action}}">{{#csrf}}<input type="hidden" name="csrf" value="{{csrf}}">{{/csrf}}
-        {{#fields}}<p><label>{{label}}<br>{{#hasOptions}}<select name="{{name}}">{{#options}}<option{{#selected}} selected{{/selected}}>{{value}}</option>{{/options}}</select>{{/hasOptions}}{{^hasOptions}}<input name="{{name}}" type="{{type}}" maxlength="{{maxlength}}"{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}{{#inputmode}} inputmode="{{inputmode}}"{{/inputmode}}{{#value}} value="{{value}}"{{/value}}{{#required}} required{{/required}}>{{/hasOptions}}</label></p>
-        {{/fields}}<p><button id="{{submitID}}" class="{{submitID}}">{{submit}}</button></p></form>{{/form}}
+        {{#form}}{{> form}}{{/form}}
+        """
+
+    static let form = """
+        <form id="{{id}}"{{#class}} class="{{class}}"{{/class}} method="{{method}}" action="{{action}}">{{#csrf}}<input type="hidden" name="csrf" value="{{csrf}}">{{/csrf}}
+        {{#fields}}<p><label>{{label}}<br>{{#hasOptions}}<select name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/options}}</select>{{/hasOptions}}{{^hasOptions}}<input name="{{name}}" type="{{type}}" maxlength="{{maxlength}}"{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}{{#inputmode}} inputmode="{{inputmode}}"{{/inputmode}}{{#value}} value="{{value}}"{{/value}}{{#required}} required{{/required}}>{{/hasOptions}}</label></p>
+        {{/fields}}<p><button id="{{submitID}}" class="{{submitID}}">{{submit}}</button></p></form>
         """
 
     /// The only style sheet (served from the console's own path: no inline style).
