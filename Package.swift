@@ -122,9 +122,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Sentinel",
+            dependencies: [
+                "KessaiCore", "Storage", "Ledger", "Webhooks",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Console",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Webhooks",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Webhooks", "Sentinel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -141,7 +152,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring", "Webhooks", "Console",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring", "Webhooks", "Console", "Sentinel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -161,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "kessai",
             dependencies: [
-                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger", "Operators", "Console",
+                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger", "Operators", "Console", "Sentinel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -217,6 +228,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SentinelTests",
+            dependencies: ["Sentinel", "HTTP", "KessaiTestSupport", "Ledger", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -17,6 +17,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
     let refusals = Refusals(events: gateway.securityEvents, failures: gateway.failures, clock: gateway.clock, logger: gateway.logger)
     let attempts = AttemptLimits(database: gateway.database, policy: gateway.configuration.cardAttempts, clock: gateway.clock)
     router.add(middleware: RequestMiddleware(strictTransport: gateway.configuration.resolvedPublicURL.hasPrefix("https://"), refusals: refusals))
+    router.add(middleware: ProbeDetector(refusals: refusals, maximumBodyBytes: gateway.configuration.maximumBodyBytes))
     let reader = ParameterReader(maximumBodyBytes: gateway.configuration.maximumBodyBytes)
     let authenticator = Authenticator(merchants: gateway.merchants, failures: gateway.failures, clock: gateway.clock)
     HealthController(database: gateway.database).register(on: router)
@@ -92,6 +93,7 @@ public func buildApplication(_ gateway: Gateway, observability: [any Service] = 
             integrity: ScriptIntegrity(webRoot: WebRoot.resolve(gateway.configuration.webRoot)), events: gateway.securityEvents,
             interval: gateway.configuration.integrityInterval, logger: gateway.logger)
     )
+    if gateway.configuration.sentinel { app.addServices(gateway.sentinelService()) }
     for service in observability { app.addServices(service) }
     return app
 }
@@ -169,7 +171,10 @@ struct PaymentsMaintenanceService: Service {
                 if settled > 0 { gateway.logger.info("reconciled payments", metadata: ["count": "\(settled)"]) }
                 let handled = try await gateway.cash.runDue()
                 if handled > 0 { gateway.logger.info("cash payments expired or paid", metadata: ["count": "\(handled)"]) }
-                if rounds % 600 == 0 { try await idempotency.sweep() }
+                if rounds % 600 == 0 {
+                    try await idempotency.sweep()
+                    try await gateway.consoleServices().sessions.sweep()
+                }
             } catch {
                 gateway.logger.error("payment reconciliation failed", metadata: ["error": "\(error)"])
             }

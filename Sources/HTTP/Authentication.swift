@@ -43,7 +43,7 @@ struct Authenticator: Sendable {
         do {
             key = try await merchants.authenticate(presented)
         } catch let failure as AuthenticationFailure {
-            try await fail(context, reason: failure == .revoked ? "revoked" : "invalid", hint: Self.hint(presented))
+            try await fail(context, reason: failure == .invalid ? "invalid" : "\(failure)", hint: Self.hint(presented))
             throw failure
         }
         switch (accepts, key.kind) {

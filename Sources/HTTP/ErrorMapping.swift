@@ -32,6 +32,9 @@ enum ErrorMapping {
             return APIError(
                 kind: .invalidRequest, code: "payment_intent_unexpected_state",
                 message: "This PaymentIntent changed while the request ran (it is \(illegal.from.rawValue) now). Retrieve it and try again.", status: 409)
+        case AuthenticationFailure.suspended:
+            return APIError(
+                kind: .permission, code: "account_suspended", message: "This account is suspended; contact your payment provider.", status: 403)
         case let failure as AuthenticationFailure:
             return failure == .revoked
                 ? APIError(kind: .authentication, code: "api_key_expired", message: "The API key provided has been revoked or replaced.", status: 401)

@@ -92,6 +92,20 @@ public struct GatewayConfiguration: Sendable {
     /// console answers on the gateway's port; in production it is only ever on this listener
     /// (default `127.0.0.1:<port + 1>`), never on the public one.
     public var consoleListen: String?
+    /// Whether this process runs the sentinel (detection rules, file checks, reminders).
+    public var sentinel = true
+    /// Seconds between file-integrity checks (the watched files are compared with the baseline).
+    public var fileCheckInterval = 15
+    /// Whether the binary's folder is watched; by default in production only (in development the
+    /// build folder holds hundreds of megabytes that change at every build).
+    public var watchBinaryFolder: Bool?
+    /// More files or folders (configuration) to watch.
+    public var watchedPaths: [String] = []
+    /// Seconds between reminders for an incident nobody acknowledged.
+    public var incidentReminderInterval: Int64 = 900
+    /// The operations webhook incidents are sent to, and its signing secret.
+    public var opsWebhookURL: String?
+    public var opsWebhookSecret: String?
 
     /// Where the operator console listens apart from the gateway, if it does.
     public var consoleListener: (host: String, port: Int)? {

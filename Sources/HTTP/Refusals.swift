@@ -27,6 +27,15 @@ struct Refusals: Sendable {
         await record("card_attempts_refused", detail: [("reason", reason), ("object", object)], subject: reason, context: context)
     }
 
+    /// An attack signature in a request (``ProbeDetector``); the request itself goes on.
+    /// - Parameters:
+    ///   - kind: `sql`, `script` or `traversal`.
+    ///   - place: `path`, `query` or `body`.
+    func probe(_ kind: String, place: String, path: String, context: KessaiRequestContext) async {
+        let shown = CardNumberScan.containsCardNumber(path) ? "(withheld: holds a card-like number)" : String(path.prefix(100))
+        await record("probe_detected", detail: [("signature", kind), ("in", place), ("path", shown)], subject: kind, context: context)
+    }
+
     private func record(_ kind: String, detail: [(String, String)], subject: String, context: KessaiRequestContext) async {
         let actor = LedgerActor(.anonymous, context.remoteAddress)
         let entry = LedgerEntry(

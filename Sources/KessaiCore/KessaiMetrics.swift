@@ -18,6 +18,8 @@ public enum KessaiMetrics {
         public static let vaultDecrypts = "kessai_vault_decrypts_total"
         public static let webhookDeliveries = "kessai_webhook_deliveries_total"
         public static let webhookQueueDepth = "kessai_webhook_queue_depth"
+        public static let sentinelEvents = "kessai_sentinel_events_total"
+        public static let incidentsOpen = "kessai_incidents_open"
     }
 
     /// The payment methods counted; anything else is `other`.
@@ -130,5 +132,27 @@ public enum KessaiMetrics {
     /// Deliveries due or waiting for a retry, as last counted.
     public static func webhookQueueDepth(_ depth: Int) {
         Gauge(label: Name.webhookQueueDepth).record(depth)
+    }
+
+    /// The sentinel's severities.
+    public static let severities: Set<String> = ["low", "medium", "high"]
+
+    /// Events the sentinel counted toward an incident, by the rule (a closed list of names from
+    /// the sentinel's rules; anything else is `other`) and severity.
+    public static func sentinelEvents(kind: String, severity: String, count: Int) {
+        Counter(
+            label: Name.sentinelEvents,
+            dimensions: [
+                ("kind", kind.count <= 40 && kind.allSatisfy { $0.isLetter || $0 == "_" } ? kind : "other"), ("severity", label(severity, in: severities)),
+            ]
+        )
+        .increment(by: max(0, count))
+    }
+
+    /// Incidents not resolved, by severity.
+    public static func openIncidents(_ counts: [String: Int]) {
+        for severity in severities.sorted() {
+            Gauge(label: Name.incidentsOpen, dimensions: [("severity", severity)]).record(counts[severity] ?? 0)
+        }
     }
 }

@@ -13,6 +13,8 @@ public struct Merchant: Sendable, Equatable {
     public let code: String
     public let name: String
     public let created: Date
+    /// When an operator suspended it (its keys are refused); `nil` while it may take payments.
+    public var suspendedAt: Int64? = nil
 }
 
 /// Which kind of API key: secret keys belong on the merchant's server, publishable keys in the
@@ -52,6 +54,8 @@ public enum AuthenticationFailure: Error, Sendable, Equatable {
     case invalid
     /// It existed but was replaced or revoked.
     case revoked
+    /// The merchant is suspended by the provider.
+    case suspended
 }
 
 /// Keyed hashing of API keys; the key never leaves the key source.

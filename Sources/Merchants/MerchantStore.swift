@@ -55,7 +55,7 @@ public struct MerchantStore: Sendable {
     /// Every merchant, oldest first, with the keys in force shown masked.
     public func list() async throws -> [MerchantSummary] {
         try await database.withConnection { db in
-            let merchants = try await db.select().columns("id", "code", "name", "created_at").from("merchants")
+            let merchants = try await db.select().columns("id", "code", "name", "created_at", "suspended_at").from("merchants")
                 .orderBy("created_at").orderBy("id").all()
                 .map(Self.merchant(from:))
             var summaries: [MerchantSummary] = []
@@ -75,7 +75,7 @@ public struct MerchantStore: Sendable {
     public func find(_ idOrCode: String) async throws -> Merchant? {
         guard idOrCode.utf8.count <= 64 else { return nil }
         return try await database.withConnection { db in
-            try await db.select().columns("id", "code", "name", "created_at").from("merchants")
+            try await db.select().columns("id", "code", "name", "created_at", "suspended_at").from("merchants")
                 .where("id", .equal, idOrCode).orWhere("code", .equal, idOrCode)
                 .first().map(Self.merchant(from:))
         }
@@ -117,12 +117,14 @@ public struct MerchantStore: Sendable {
             kind == shape.kind, mode == shape.mode
         else { throw AuthenticationFailure.invalid }
         if try row.optionalInteger(4) != nil { throw AuthenticationFailure.revoked }
+        if try row.optionalInteger(5) != nil { throw AuthenticationFailure.suspended }
         return AuthenticatedKey(id: APIKeyID(rawValue: try row.text(0)), merchant: MerchantID(rawValue: try row.text(1)), kind: kind, mode: mode)
     }
 
     /// Every API request runs this: a constant statement, prepared once per connection.
     enum KeyByHash: ConstantStatement {
-        static let text = "SELECT id, merchant_id, kind, mode, revoked_at FROM api_keys WHERE key_hash = $1"
+        static let text =
+            "SELECT k.id, k.merchant_id, k.kind, k.mode, k.revoked_at, m.suspended_at FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.key_hash = $1"
         static let parameters: [SQLValue.Kind] = [.text]
     }
 
@@ -172,7 +174,8 @@ public struct MerchantStore: Sendable {
             id: MerchantID(rawValue: try row.decode(column: "id", as: String.self)),
             code: try row.decode(column: "code", as: String.self),
             name: try row.decode(column: "name", as: String.self),
-            created: Date(unixSeconds: try row.decode(column: "created_at", as: Int64.self))
+            created: Date(unixSeconds: try row.decode(column: "created_at", as: Int64.self)),
+            suspendedAt: try row.decode(column: "suspended_at", as: Int64?.self)
         )
     }
 
@@ -180,5 +183,26 @@ public struct MerchantStore: Sendable {
     private static func newCode() -> String {
         var generator = SystemRandomNumberGenerator()
         return "M" + String(generator.next(upperBound: UInt64(9_000_000_000)) + 1_000_000_000)
+    }
+}
+
+extension MerchantStore {
+    /// Suspends a merchant (every key of it is refused, 403 `account_suspended`) or resumes it.
+    /// - Returns: whether the merchant exists.
+    public func setSuspended(_ merchant: MerchantID, _ suspended: Bool, actor: LedgerActor, source: String? = nil) async throws -> Bool {
+        try await database.transaction { db in
+            guard try await db.select().column("id").from("merchants").where("id", .equal, merchant.rawValue).first() != nil else { return false }
+            let update = db.update("merchants").where("id", .equal, merchant.rawValue)
+            if suspended {
+                try await update.set("suspended_at", to: clock.now().unixSeconds).run()
+            } else {
+                try await update.set("suspended_at", to: SQLLiteral.null).run()
+            }
+            try await ledger.record(
+                LedgerEntry(
+                    time: clock.now(), actor: actor, action: suspended ? "merchant.suspended" : "merchant.resumed", objects: ["merchant": merchant.rawValue],
+                    source: source), on: db)
+            return true
+        }
     }
 }

@@ -66,3 +66,82 @@ extension Schema {
         )
     ]
 }
+
+extension Schema {
+    /// Operators' powers over merchants (17–).
+    static let operations: [Migration] = [
+        Migration(
+            version: 17,
+            name: "merchants_suspended",
+            both: [
+                "ALTER TABLE merchants ADD COLUMN suspended_at BIGINT"
+            ]
+        )
+    ]
+}
+
+extension Schema {
+    /// The sentinel: incidents, its place in the ledger, windowed counters, the file baseline,
+    /// and the alert outbox (18–).
+    static let sentinel: [Migration] = [
+        Migration(
+            version: 18,
+            name: "sentinel",
+            both: [
+                """
+                CREATE TABLE incidents (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    group_key TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    source TEXT,
+                    events INTEGER NOT NULL,
+                    first_seq BIGINT,
+                    opened_at BIGINT NOT NULL,
+                    last_seen_at BIGINT NOT NULL,
+                    last_alert_at BIGINT NOT NULL,
+                    acknowledged_by TEXT,
+                    resolution_requested_by TEXT,
+                    resolved_by TEXT,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX incidents_open_key ON incidents (group_key) WHERE status <> 'resolved'",
+                "CREATE INDEX incidents_status ON incidents (status, opened_at)",
+                "CREATE TABLE sentinel_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+                """
+                CREATE TABLE sentinel_counters (
+                    rule TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    window_start BIGINT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (rule, subject)
+                )
+                """,
+                """
+                CREATE TABLE fim_baseline (
+                    path TEXT PRIMARY KEY,
+                    sha256 TEXT NOT NULL,
+                    size BIGINT NOT NULL,
+                    mode INTEGER NOT NULL,
+                    owner INTEGER NOT NULL,
+                    mtime BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE alert_outbox (
+                    id TEXT PRIMARY KEY,
+                    incident_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    sent_at BIGINT
+                )
+                """,
+            ]
+        )
+    ]
+}

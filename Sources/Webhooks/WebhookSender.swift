@@ -14,6 +14,12 @@ public struct OutgoingWebhook: Sendable, Equatable {
     public let body: String
     /// The `Kessai-Signature` header's value.
     public let signature: String
+
+    public init(url: String, body: String, signature: String) {
+        self.url = url
+        self.body = body
+        self.signature = signature
+    }
 }
 
 /// Where webhook requests leave Kessai: the seam between the delivery schedule and the network.

@@ -191,3 +191,22 @@ extension AccountStore {
         return try sealer.open(sealed, account: user.id)
     }
 }
+
+extension AccountStore {
+    /// Gives an account another role of its application (promotion to admin goes through an
+    /// approval first: the caller's concern).
+    public func changeRole(_ id: String, to role: ConsoleRole, actor: LedgerActor, source: String?) async throws {
+        try await database.transaction { db in
+            guard let row = try await db.select().columns("app", "role").from("console_users").where("id", .equal, id).first() else {
+                throw ConsoleError.notFound
+            }
+            guard try row.decode(column: "app", as: String.self) == role.app.rawValue else { throw ConsoleError.invalidRole }
+            let from = try row.decode(column: "role", as: String.self)
+            try await db.update("console_users").set("role", to: role.rawValue).set("updated_at", to: clock.now().unixSeconds).where("id", .equal, id).run()
+            try await ledger.record(
+                LedgerEntry(
+                    time: clock.now(), actor: actor, action: "console.user.role_changed", objects: ["user": id, "from": from, "to": role.rawValue],
+                    source: source), on: db)
+        }
+    }
+}

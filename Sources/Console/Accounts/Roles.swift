@@ -11,9 +11,9 @@ public enum ConsoleApp: String, Sendable, CaseIterable {
 /// What a person may do. Routes name one; roles hold sets of them (least privilege, PCI DSS 7.2).
 public enum Permission: String, Sendable, CaseIterable {
     // Operator console
-    case viewMerchants, manageMerchants, viewPayments, refund, viewLedger, manageOperators, approve
+    case viewMerchants, manageMerchants, viewPayments, refund, viewLedger, manageOperators, approve, resendWebhooks
     // Merchant dashboard
-    case viewOwnPayments, refundOwn, manageKeys, viewWebhooks, manageTeam
+    case viewOwnPayments, refundOwn, manageKeys, viewWebhooks, resendOwnWebhooks, manageTeam
 }
 
 /// A role in one of the applications.
@@ -47,12 +47,12 @@ public enum ConsoleRole: String, Sendable, CaseIterable {
     /// The role matrix (documented in docs/ARCHITECTURE.md; tested route by route).
     public var permissions: Set<Permission> {
         switch self {
-        case .admin: [.viewMerchants, .manageMerchants, .viewPayments, .refund, .viewLedger, .manageOperators, .approve]
+        case .admin: [.viewMerchants, .manageMerchants, .viewPayments, .refund, .viewLedger, .manageOperators, .approve, .resendWebhooks]
         case .security: [.viewMerchants, .viewLedger, .approve]
-        case .support: [.viewMerchants, .viewPayments, .refund]
+        case .support: [.viewMerchants, .viewPayments, .refund, .resendWebhooks]
         case .viewer: [.viewMerchants, .viewPayments]
-        case .owner: [.viewOwnPayments, .refundOwn, .manageKeys, .viewWebhooks, .manageTeam]
-        case .developer: [.viewOwnPayments, .manageKeys, .viewWebhooks]
+        case .owner: [.viewOwnPayments, .refundOwn, .manageKeys, .viewWebhooks, .resendOwnWebhooks, .manageTeam]
+        case .developer: [.viewOwnPayments, .manageKeys, .viewWebhooks, .resendOwnWebhooks]
         case .analyst: [.viewOwnPayments, .refundOwn]
         case .viewOnly: [.viewOwnPayments]
         }

@@ -20,6 +20,10 @@ public struct Approvals: Sendable {
         case rollMerchantKeys = "merchant.roll_keys"
         /// Resetting another operator's authenticator.
         case resetMFA = "operator.reset_mfa"
+        /// Giving an existing operator the `admin` role.
+        case promoteAdmin = "operator.promote_admin"
+        /// Exporting the ledger's entries from the console.
+        case exportLedger = "ledger.export"
     }
 
     public struct Request: Sendable, Equatable {

@@ -25,6 +25,7 @@ public struct ConsoleServices: Sendable {
     public let merchants: MerchantStore
     public let payments: CardPayments
     public let webhookEndpoints: WebhookEndpoints
+    public let webhookDeliveries: WebhookDeliveries
     /// Whether Kessai is reached over TLS: then cookies are `__Host-` and `Secure`.
     public let secureCookies: Bool
     /// Where browsers reach the console (enrollment links point there).
@@ -45,6 +46,7 @@ public struct ConsoleServices: Sendable {
         self.merchants = merchants
         self.payments = payments
         self.webhookEndpoints = webhookEndpoints
+        self.webhookDeliveries = WebhookDeliveries(database: database, clock: clock)
         self.secureCookies = publicURL.hasPrefix("https://")
         self.publicURL = publicURL
     }

@@ -97,6 +97,7 @@ public struct ConsoleSite: Sendable {
             var links = [(t("home"), "/console")]
             if permissions.contains(.viewMerchants) { links.append((t("merchants"), "/console/merchants")) }
             if permissions.contains(.viewPayments) { links.append((t("payments"), "/console/payments")) }
+            if permissions.contains(.viewPayments) { links.append((t("webhooks"), "/console/webhooks")) }
             if permissions.contains(.viewLedger) { links.append((t("ledger"), "/console/ledger")) }
             if permissions.contains(.manageOperators) { links.append((t("operators"), "/console/operators")) }
             if permissions.contains(.approve) { links.append((t("approvals"), "/console/approvals")) }

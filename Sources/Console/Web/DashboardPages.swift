@@ -16,13 +16,17 @@ struct DashboardPages: Sendable {
         group.get("keys") { request, context in try await keys(request, context) }
         group.post("keys/roll") { request, context in try await rollKeys(request, context) }
         group.get("webhooks") { request, context in try await webhooks(request, context) }
+        group.get("webhooks/deliveries/:id") { request, context in try await delivery(request, context) }
+        group.post("webhooks/deliveries/:id/resend") { request, context in try await resend(request, context) }
         group.get("team") { request, context in try await team(request, context) }
         group.post("team") { request, context in try await invite(request, context) }
     }
 
     static let routes: [(method: String, path: String, permission: Permission?)] = [
         ("GET", "", .viewOwnPayments), ("GET", "payments/:id", .viewOwnPayments), ("POST", "payments/:id/refund", .refundOwn), ("GET", "keys", .manageKeys),
-        ("POST", "keys/roll", .manageKeys), ("GET", "webhooks", .viewWebhooks), ("GET", "team", .manageTeam), ("POST", "team", .manageTeam),
+        ("POST", "keys/roll", .manageKeys), ("GET", "webhooks", .viewWebhooks),
+        ("GET", "webhooks/deliveries/:id", .viewWebhooks), ("POST", "webhooks/deliveries/:id/resend", .resendOwnWebhooks), ("GET", "team", .manageTeam),
+        ("POST", "team", .manageTeam),
     ]
 
     func merchant(_ visit: ConsoleSite.Visit) throws -> MerchantID {
@@ -122,6 +126,9 @@ struct DashboardPages: Sendable {
             rows: endpoints.map {
                 (id: $0.id, link: nil, cells: [$0.id, $0.url, $0.enabledEvents.joined(separator: ", "), $0.enabled ? "enabled" : "disabled"])
             })
+        page.heading(t("recent_deliveries"))
+        let deliveries = try await services.webhookDeliveries.list(merchant: try merchant(visit), failingOnly: false, limit: 50)
+        WebhookPages(site: site).table(deliveries, base: "/dashboard/webhooks/deliveries", t)(&page)
         return site.render(page, visit)
     }
 

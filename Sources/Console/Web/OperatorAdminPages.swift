@@ -22,6 +22,10 @@ extension OperatorPages {
         for user in users where user.id != visit.user.id && user.status != .disabled {
             page.heading(user.email)
             page.form(
+                id: "role-\(user.id)", action: "/console/operators/\(user.id)/role", csrf: visit.csrf,
+                fields: [.init(name: "role", label: t("role"), value: user.role.rawValue, options: ConsoleRole.roles(of: .console).map(\.rawValue))],
+                submit: t("change_role"), submitID: "change-role")
+            page.form(
                 id: "disable-\(user.id)", action: "/console/operators/\(user.id)/disable", csrf: visit.csrf, fields: [], submit: t("disable"),
                 submitID: "disable")
             page.form(
@@ -118,8 +122,10 @@ extension OperatorPages {
         guard let pending = try await services.approvals.pending().first(where: { $0.id == approvalID }) else {
             return try await approvals(request, context) { $0.error(t("not_pending")) }
         }
-        // Operator actions need an admin to approve them; key rolls, admin or security.
-        if pending.action != .rollMerchantKeys && !visit.user.role.permissions.contains(.manageOperators) { throw PageError.forbidden }
+        // Operator actions need an admin to approve them; key rolls and exports, admin or security.
+        if ![.rollMerchantKeys, .exportLedger].contains(pending.action) && !visit.user.role.permissions.contains(.manageOperators) {
+            throw PageError.forbidden
+        }
         guard pending.requestedBy != visit.user.id else { return try await approvals(request, context) { $0.error(t("own_request")) } }
         guard try await site.stepUp(visit, form, action: "approve \(pending.action.rawValue)") else {
             return try await approvals(request, context) { $0.error(t("step_up_refused")) }
@@ -148,6 +154,11 @@ extension OperatorPages {
                 $0.notice(t("approved"))
                 $0.code(url, id: "enrollment-url", label: t("enrollment_url"))
             }
+        case .promoteAdmin:
+            try await services.accounts.changeRole(approved.subject["user"] ?? "", to: .admin, actor: visit.actor, source: visit.source)
+            return try await approvals(request, context) { $0.notice(t("approved")) }
+        case .exportLedger:
+            return try await LedgerExport.response(site: site, visit: visit, days: Int(approved.subject["days"] ?? "") ?? 7)
         case .rollMerchantKeys:
             let keys = try await services.merchants.rollKeys(for: MerchantID(rawValue: approved.subject["merchant"] ?? ""), actor: visit.actor)
             return try await approvals(request, context) {

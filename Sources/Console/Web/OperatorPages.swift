@@ -18,6 +18,11 @@ struct OperatorPages: Sendable {
         group.get("merchants/:id") { request, context in try await merchant(request, context) }
         group.post("merchants/:id/roll-keys") { request, context in try await requestKeyRoll(request, context) }
         group.post("merchants/:id/users") { request, context in try await inviteMerchantUser(request, context) }
+        group.post("merchants/:id/suspend") { request, context in try await suspend(request, context, true) }
+        group.post("merchants/:id/resume") { request, context in try await suspend(request, context, false) }
+        group.get("webhooks") { request, context in try await webhooks(request, context) }
+        group.get("webhooks/:id") { request, context in try await delivery(request, context) }
+        group.post("webhooks/:id/resend") { request, context in try await resend(request, context) }
         group.get("payments") { request, context in try await payments(request, context) }
         group.get("payments/:id") { request, context in try await payment(request, context) }
         group.post("payments/:id/refund") { request, context in try await refund(request, context) }
@@ -26,6 +31,8 @@ struct OperatorPages: Sendable {
         group.post("operators") { request, context in try await createOperator(request, context) }
         group.post("operators/:id/disable") { request, context in try await disableOperator(request, context) }
         group.post("operators/:id/reset-mfa") { request, context in try await requestMFAReset(request, context) }
+        group.post("operators/:id/role") { request, context in try await changeRole(request, context) }
+        group.post("ledger/export") { request, context in try await requestExport(request, context) }
         group.get("approvals") { request, context in try await approvals(request, context) }
         group.post("approvals/:id/approve") { request, context in try await approve(request, context) }
     }
@@ -33,10 +40,14 @@ struct OperatorPages: Sendable {
     /// The routes and the permission each needs (the role matrix test walks this).
     static let routes: [(method: String, path: String, permission: Permission?)] = [
         ("GET", "", nil), ("GET", "merchants", .viewMerchants), ("POST", "merchants", .manageMerchants), ("GET", "merchants/:id", .viewMerchants),
-        ("POST", "merchants/:id/roll-keys", .manageMerchants), ("POST", "merchants/:id/users", .manageMerchants), ("GET", "payments", .viewPayments),
+        ("POST", "merchants/:id/roll-keys", .manageMerchants), ("POST", "merchants/:id/users", .manageMerchants),
+        ("POST", "merchants/:id/suspend", .manageMerchants), ("POST", "merchants/:id/resume", .manageMerchants), ("GET", "webhooks", .viewPayments),
+        ("GET", "webhooks/:id", .viewPayments), ("POST", "webhooks/:id/resend", .resendWebhooks), ("GET", "payments", .viewPayments),
         ("GET", "payments/:id", .viewPayments), ("POST", "payments/:id/refund", .refund), ("GET", "ledger", .viewLedger),
         ("GET", "operators", .manageOperators), ("POST", "operators", .manageOperators), ("POST", "operators/:id/disable", .manageOperators),
-        ("POST", "operators/:id/reset-mfa", .manageOperators), ("GET", "approvals", .approve), ("POST", "approvals/:id/approve", .approve),
+        ("POST", "operators/:id/reset-mfa", .manageOperators),
+        ("POST", "operators/:id/role", .manageOperators), ("POST", "ledger/export", .viewLedger), ("GET", "approvals", .approve),
+        ("POST", "approvals/:id/approve", .approve),
     ]
 
     func id(_ context: some ConsoleRequestContext) throws -> String {
@@ -111,7 +122,18 @@ struct OperatorPages: Sendable {
         var page = Page(found.name)
         if let notice { page.notice(notice) }
         extra?(&page)
-        page.facts([(t("id"), found.id.rawValue), (t("code_label"), found.code), (t("created"), ConsoleSite.time(found.created.unixSeconds))], id: "merchant")
+        page.facts(
+            [
+                (t("id"), found.id.rawValue), (t("code_label"), found.code), (t("created"), ConsoleSite.time(found.created.unixSeconds)),
+                (t("status"), found.suspendedAt.map { "\(t("suspended")) \(ConsoleSite.time($0))" } ?? t("active")),
+            ], id: "merchant")
+        if visit.user.role.permissions.contains(.manageMerchants) {
+            let suspended = found.suspendedAt != nil
+            page.form(
+                id: suspended ? "resume" : "suspend", action: "/console/merchants/\(found.id)/\(suspended ? "resume" : "suspend")", csrf: visit.csrf,
+                fields: [],
+                submit: t(suspended ? "resume" : "suspend"), submitID: suspended ? "resume" : "suspend")
+        }
         let users = try await services.accounts.list(.dashboard, merchant: found.id)
         page.heading(t("users"))
         page.table(

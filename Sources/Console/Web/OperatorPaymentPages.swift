@@ -85,6 +85,10 @@ extension OperatorPages {
         let rows = try await services.ledger.query(query)
         let head = try await services.ledger.head()
         var page = Page(t("ledger"))
+        page.form(
+            id: "export-ledger", action: "/console/ledger/export", csrf: visit.csrf,
+            fields: [.init(name: "days", label: t("export_days"), value: "7", maxLength: 2)] + ConsoleSite.stepUpFields(t), submit: t("export"),
+            submitID: "export")
         page.facts([(t("ledger_size"), String(head.size)), ("root", Hex.encode(head.root))], id: "ledger-head")
         page.form(
             id: "ledger-search", action: "/console/ledger", csrf: "",

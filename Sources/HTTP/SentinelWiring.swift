@@ -1,0 +1,39 @@
+import Ledger
+import Logging
+import Sentinel
+import Webhooks
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension Gateway {
+    /// The incidents, shared by every process.
+    public var incidents: IncidentStore { IncidentStore(database: database, ledger: ledger, clock: clock) }
+
+    /// What the file check watches: `web/` always, the binary's folder when configured (by
+    /// default in production), and the extra paths.
+    public func fileIntegrity(webRoot: String? = nil) -> FileIntegrity {
+        let binary = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").standardizedFileURL.resolvingSymlinksInPath().deletingLastPathComponent().path
+        let watchBinary = configuration.watchBinaryFolder ?? (configuration.mode == .production)
+        let folders = configuration.watchedPaths.filter { (try? FileManager.default.contentsOfDirectory(atPath: $0)) != nil }
+        let files = configuration.watchedPaths.filter { !folders.contains($0) }
+        return FileIntegrity(
+            shallow: watchBinary ? [binary] : [], deep: [WebRoot.resolve(webRoot ?? configuration.webRoot)].compactMap { $0 } + folders, files: files,
+            database: database,
+            ledger: ledger, clock: clock)
+    }
+
+    /// The sentinel service this process runs.
+    func sentinelService() -> SentinelService {
+        let webhook = configuration.opsWebhookURL.flatMap { url in configuration.opsWebhookSecret.map { Alerter.OpsWebhook(url: url, secret: $0) } }
+        let alerter = Alerter(
+            database: database, clock: clock, logger: logger, webhook: webhook,
+            sender: webhook == nil ? nil : LiveWebhookSender(publicAddressesOnly: configuration.webhooksPublicOnly))
+        return SentinelService(
+            watcher: LedgerWatcher(database: database, incidents: incidents, clock: clock), files: fileIntegrity(), incidents: incidents, alerter: alerter,
+            logger: logger, fileInterval: configuration.fileCheckInterval, reminderInterval: configuration.incidentReminderInterval)
+    }
+}

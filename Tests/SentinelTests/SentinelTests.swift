@@ -1,0 +1,119 @@
+import Foundation
+import HTTP
+import KessaiCore
+import KessaiTestSupport
+import Ledger
+import Testing
+
+@testable import Sentinel
+
+@Suite("Sentinel: rules open one incident per attack, people close it with notes (two for high), files are compared with their baseline")
+struct SentinelTests {
+    @Test("attack signatures: SQL, script and traversal payloads are seen; ordinary values are not")
+    func signatures() {
+        let attacks: [(String, ProbeSignatures.Kind)] = [
+            ("1' OR '1'='1", .sql), ("x\" AND 1=1 -- ", .sql), ("1 UNION ALL SELECT NULL,NULL--", .sql), ("1) AND SLEEP(5)", .sql),
+            ("abc'; DROP TABLE merchants;--", .sql), ("1 AND 3580=3580", .sql), ("pi_1%27%20or%201%3D1--", .sql), ("1 ORDER BY 5", .sql),
+            ("<script>alert(1)</script>", .script), ("../../../../etc/passwd", .traversal), ("..%2F..%2Fetc%2Fpasswd", .traversal),
+        ]
+        for (value, kind) in attacks { #expect(ProbeSignatures.match(value) == kind, "\(value)") }
+        for ordinary in ["Tom's and Jerry's", "order #1234", "limit=10", "hanako@example.jp", "東京都渋谷区", "O'Reilly", "pi_3NdX9k2eZvKYlo2C"] {
+            #expect(ProbeSignatures.match(ordinary) == nil, "\(ordinary)")
+        }
+    }
+
+    static func probe(_ source: String, at time: Date) -> LedgerEntry {
+        LedgerEntry(
+            time: time, actor: LedgerActor(.anonymous, source), action: "security.probe_detected", objects: ["signature": "sql"], source: source,
+            outcome: "refused")
+    }
+
+    @Test("a burst of probes from one address is one incident naming it; below the threshold none; a second address its own", arguments: TestBackend.available)
+    func grouping(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let watcher = LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock)
+            for _ in 0..<4 { try await gateway.ledger.record(Self.probe("203.0.113.7", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            try await watcher.tick()
+            #expect(try await gateway.incidents.list().isEmpty, "4 probes are below the threshold of 5")
+            for _ in 0..<300 { try await gateway.ledger.record(Self.probe("203.0.113.7", at: test.clock.now())) }
+            try await gateway.ledger.record(
+                LedgerEntry(
+                    time: test.clock.now(), actor: .system("recorder"), action: "security.probe_detected.aggregate", objects: ["count": "5000"],
+                    source: "203.0.113.7"))
+            for _ in 0..<6 { try await gateway.ledger.record(Self.probe("198.51.100.2", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            try await watcher.tick()
+            try await watcher.tick()
+            let open = try await gateway.incidents.list()
+            #expect(open.count == 2)
+            let first = try #require(open.first { $0.source == "203.0.113.7" })
+            #expect(first.kind == "injection_probing" && first.severity == .high && first.status == .open)
+            #expect(first.summary.contains("203.0.113.7"))
+            let probes = try await gateway.ledger.query(LedgerQuery(from: 0, to: .max)).filter { $0.entry.action.hasPrefix("security.probe") }
+            #expect(probes.count == 311)
+            #expect(first.events == 5_304, "every probe is counted into the one incident: 4 + 300 + 5000")
+            let opened = try await gateway.ledger.query(LedgerQuery(from: 0, to: .max, action: "incident.opened"))
+            #expect(opened.count == 2)
+        }
+    }
+
+    @Test("lifecycle: a note is required, steps follow the order, a high incident needs a second person to resolve", arguments: TestBackend.available)
+    func lifecycle(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let store = test.gateway.incidents
+            guard
+                case .opened(let incident) = try await store.report(
+                    Finding(kind: "file_integrity", severity: .high, groupKey: "fim:/x", summary: "file added: /x"))
+            else {
+                Issue.record("not opened")
+                return
+            }
+            await #expect(throws: IncidentStore.Refusal.noteRequired) { _ = try await store.acknowledge(incident.id, by: "aiko", note: "  ") }
+            await #expect(throws: IncidentStore.Refusal.noteHasCardNumber) {
+                _ = try await store.acknowledge(incident.id, by: "aiko", note: "card 4242 4242 4242 4242 seen")
+            }
+            await #expect(throws: IncidentStore.Refusal.notAllowed(from: .open, to: .resolved)) {
+                _ = try await store.resolve(incident.id, by: "aiko", note: "done")
+            }
+            #expect(try await store.acknowledge(incident.id, by: "aiko", note: "looking").status == .acknowledged)
+            let asked = try await store.resolve(incident.id, by: "aiko", note: "file was our deploy")
+            #expect(asked.status == .acknowledged && asked.resolutionRequestedBy == "aiko")
+            #expect(try await store.resolve(incident.id, by: "aiko", note: "again").status == .acknowledged, "the same person twice is not two")
+            #expect(try await store.resolve(incident.id, by: "kenji", note: "confirmed with the deploy log").status == .resolved)
+            let actions = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry.action).filter { $0.hasPrefix("incident.") }
+            #expect(
+                actions == ["incident.opened", "incident.acknowledged", "incident.resolution_requested", "incident.resolution_requested", "incident.resolved"])
+            // A new finding with the same key after resolution opens a new incident.
+            guard case .opened = try await store.report(Finding(kind: "file_integrity", severity: .high, groupKey: "fim:/x", summary: "again")) else {
+                Issue.record("a resolved incident absorbed a new finding")
+                return
+            }
+        }
+    }
+
+    @Test("files: an added, a changed and a removed file are each a finding; an untouched tree is none", arguments: [TestBackend.sqlite])
+    func files(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let root = test.directory + "/watched"
+            try FileManager.default.createDirectory(atPath: root + "/web/js/v1", withIntermediateDirectories: true)
+            try Data("kessai".utf8).write(to: URL(fileURLWithPath: root + "/web/js/v1/kessai.js"))
+            try Data("binary".utf8).write(to: URL(fileURLWithPath: root + "/kessai"))
+            try Data("old".utf8).write(to: URL(fileURLWithPath: root + "/notes.txt"))
+            let files = FileIntegrity(shallow: [root], deep: [root + "/web"], database: test.gateway.database, ledger: test.gateway.ledger, clock: test.clock)
+            #expect(try await files.changes() == nil, "no baseline yet")
+            #expect(try await files.baseline(actor: .system("test")) == 3)
+            #expect(try await files.changes() == [])
+            try Data("kessaj".utf8).write(to: URL(fileURLWithPath: root + "/web/js/v1/kessai.js"))
+            try Data("#!/bin/sh".utf8).write(to: URL(fileURLWithPath: root + "/backdoor.php"))
+            try FileManager.default.removeItem(atPath: root + "/notes.txt")
+            let changes = try #require(try await files.changes())
+            #expect(
+                Set(changes.map { "\($0.kind.rawValue) \(URL(fileURLWithPath: $0.path).lastPathComponent)" }) == [
+                    "changed kessai.js", "added backdoor.php", "removed notes.txt",
+                ])
+            #expect(FileIntegrity.findings(changes).allSatisfy { $0.severity == .high && $0.summary.contains("/") })
+        }
+    }
+}
