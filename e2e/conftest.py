@@ -33,8 +33,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, backend, workdir, database_url=None, extra_args=()):
+    def __init__(self, backend, workdir, database_url=None, extra_args=(), binary=None):
         self.backend = backend
+        self.binary = binary or BINARY
         self.extra_args = list(extra_args)
         self.data_dir = os.path.join(workdir, "data")
         self.log_path = os.path.join(workdir, "server.log")
@@ -54,7 +55,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.out = open(self.out_path, "ab")
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", str(self.port), *self.args(), *self.extra_args],
+            [self.binary, "serve", "--port", str(self.port), *self.args(), *self.extra_args],
             stdout=self.out, stderr=self.log,
         )
         deadline = time.time() + 60
@@ -77,7 +78,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.out = open(self.out_path, "ab")
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", str(self.port), *self.args(), *self.extra_args], stdout=self.out, stderr=self.log
+            [self.binary, "serve", "--port", str(self.port), *self.args(), *self.extra_args], stdout=self.out, stderr=self.log
         )
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -120,7 +121,7 @@ class Server:
             connection.close()
 
     def cli(self, *args):
-        return subprocess.run([BINARY, *args, *self.args()], capture_output=True, text=True, timeout=120)
+        return subprocess.run([self.binary, *args, *self.args()], capture_output=True, text=True, timeout=120)
 
 
 def backends():

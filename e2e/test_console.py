@@ -754,6 +754,18 @@ def test_patator_locks_account(server, tmp_path):
     guesses = sorted(attempts, key=lambda row: int(row["seq"]))[:15]
     # The lock came before the 11th guess at the latest.
     assert min(int(row["seq"]) for row in lockouts) < int(guesses[10]["seq"]), (lockouts, guesses)
+    # The sentinel saw the brute force: one incident for the source, one for the locked account.
+    deadline = time.monotonic() + 60
+    while True:
+        listed = json.loads(server.cli("incidents", "list", "--json").stdout)
+        kinds = [i["kind"] for i in listed]
+        if "console_login_attack" in kinds and "console_lockout" in kinds:
+            break
+        assert time.monotonic() < deadline, listed
+        time.sleep(1)
+    assert kinds.count("console_login_attack") == 1 and kinds.count("console_lockout") == 1, listed
+    attack = next(i for i in listed if i["kind"] == "console_login_attack")
+    assert attack["source"] == "127.0.0.1" and "127.0.0.1" in attack["summary"] and attack["severity"] == "high"
 
 
 @pytest.mark.server_args("--console-idle-timeout", "3")

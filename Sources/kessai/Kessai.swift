@@ -8,7 +8,8 @@ struct Kessai: AsyncParsableCommand {
         commandName: "kessai",
         abstract: "Kessai, a card payment gateway whose stolen database cannot be opened.",
         subcommands: [
-            Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, UsersCommand.self, Simulate.self,
+            Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, UsersCommand.self,
+            SentinelCommand.self, IncidentsCommand.self, Simulate.self,
             RefundsCommand.self,
             Bench.self,
         ]
@@ -72,8 +73,10 @@ struct GatewayOptions: ParsableArguments {
 
 extension GatewayOptions {
     /// Opens a gateway (without creating the demo merchant), runs `body`, and closes it whatever happens.
-    func withGateway<T>(_ body: (Gateway) async throws -> T) async throws -> T {
-        let (gateway, _) = try await Gateway.open(resolve(), logger: makeLogger(), createDemoMerchant: false)
+    func withGateway<T>(adjust: (inout GatewayConfiguration) -> Void = { _ in }, _ body: (Gateway) async throws -> T) async throws -> T {
+        var configuration = try resolve()
+        adjust(&configuration)
+        let (gateway, _) = try await Gateway.open(configuration, logger: makeLogger(), createDemoMerchant: false)
         do {
             let result = try await body(gateway)
             await gateway.close()

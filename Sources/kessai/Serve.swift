@@ -97,6 +97,26 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds a console or dashboard session may stay idle, 1 to 900 (KESSAI_CONSOLE_IDLE_TIMEOUT; default 900, PCI DSS 8.2.8).")
     var consoleIdleTimeout: Int?
 
+    @Option(name: .customLong("sentinel"), help: "on or off: run the sentinel in this process (KESSAI_SENTINEL; default on).")
+    var sentinel: String?
+
+    @Option(name: .customLong("file-check-interval"), help: "Seconds between file-integrity checks, 2 to 3600 (KESSAI_FILE_CHECK_INTERVAL; default 15).")
+    var fileCheckInterval: Int?
+
+    @Flag(name: .customLong("watch-binary"), inversion: .prefixedNo, help: "Watch the binary's folder for changes (default: in production only).")
+    var watchBinary: Bool?
+
+    @Option(name: .customLong("watch"), help: "Another file or folder to watch, e.g. a configuration file (repeatable; KESSAI_WATCH, comma-separated).")
+    var watch: [String] = []
+
+    @Option(name: .customLong("incident-reminder"), help: "Seconds between reminders for an unacknowledged incident, 60 to 86400 (default 900).")
+    var incidentReminder: Int?
+
+    @Option(
+        name: .customLong("ops-webhook-url"), help: "Where incidents are also sent as signed webhooks (KESSAI_OPS_WEBHOOK_URL; with KESSAI_OPS_WEBHOOK_SECRET)."
+    )
+    var opsWebhookURL: String?
+
     @Option(
         name: .customLong("console-listen"),
         help:
@@ -170,6 +190,27 @@ struct Serve: AsyncParsableCommand {
         if let url = otelEndpoint ?? env["KESSAI_OTEL_ENDPOINT"], !url.isEmpty {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--otel-endpoint must start with http:// or https://") }
             configuration.otelEndpoint = url
+        }
+        if let value = sentinel ?? env["KESSAI_SENTINEL"] {
+            guard value == "on" || value == "off" else { throw ValidationError("--sentinel must be on or off") }
+            configuration.sentinel = value == "on"
+        }
+        if let seconds = fileCheckInterval ?? env["KESSAI_FILE_CHECK_INTERVAL"].flatMap(Int.init) {
+            guard (2...3600).contains(seconds) else { throw ValidationError("--file-check-interval must be 2…3600 seconds") }
+            configuration.fileCheckInterval = seconds
+        }
+        if let watchBinary { configuration.watchBinaryFolder = watchBinary }
+        configuration.watchedPaths = watch + (env["KESSAI_WATCH"].map { $0.split(separator: ",").map(String.init) } ?? [])
+        if let seconds = incidentReminder {
+            guard (60...86_400).contains(seconds) else { throw ValidationError("--incident-reminder must be 60…86400 seconds") }
+            configuration.incidentReminderInterval = Int64(seconds)
+        }
+        if let url = opsWebhookURL ?? env["KESSAI_OPS_WEBHOOK_URL"] {
+            guard let secret = env["KESSAI_OPS_WEBHOOK_SECRET"], secret.count >= 16 else {
+                throw ValidationError("--ops-webhook-url needs KESSAI_OPS_WEBHOOK_SECRET (at least 16 characters) in the environment")
+            }
+            configuration.opsWebhookURL = url
+            configuration.opsWebhookSecret = secret
         }
         if let seconds = consoleIdleTimeout ?? env["KESSAI_CONSOLE_IDLE_TIMEOUT"].flatMap(Int.init) {
             guard (1...900).contains(seconds) else { throw ValidationError("--console-idle-timeout must be 1…900 seconds") }

@@ -11,7 +11,7 @@ public enum ConsoleApp: String, Sendable, CaseIterable {
 /// What a person may do. Routes name one; roles hold sets of them (least privilege, PCI DSS 7.2).
 public enum Permission: String, Sendable, CaseIterable {
     // Operator console
-    case viewMerchants, manageMerchants, viewPayments, refund, viewLedger, manageOperators, approve, resendWebhooks
+    case viewMerchants, manageMerchants, viewPayments, refund, viewLedger, manageOperators, approve, resendWebhooks, incidents
     // Merchant dashboard
     case viewOwnPayments, refundOwn, manageKeys, viewWebhooks, resendOwnWebhooks, manageTeam
 }
@@ -47,8 +47,8 @@ public enum ConsoleRole: String, Sendable, CaseIterable {
     /// The role matrix (documented in docs/ARCHITECTURE.md; tested route by route).
     public var permissions: Set<Permission> {
         switch self {
-        case .admin: [.viewMerchants, .manageMerchants, .viewPayments, .refund, .viewLedger, .manageOperators, .approve, .resendWebhooks]
-        case .security: [.viewMerchants, .viewLedger, .approve]
+        case .admin: [.viewMerchants, .manageMerchants, .viewPayments, .refund, .viewLedger, .manageOperators, .approve, .resendWebhooks, .incidents]
+        case .security: [.viewMerchants, .viewLedger, .approve, .incidents]
         case .support: [.viewMerchants, .viewPayments, .refund, .resendWebhooks]
         case .viewer: [.viewMerchants, .viewPayments]
         case .owner: [.viewOwnPayments, .refundOwn, .manageKeys, .viewWebhooks, .resendOwnWebhooks, .manageTeam]

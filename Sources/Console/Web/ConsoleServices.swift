@@ -3,6 +3,7 @@ public import KessaiCore
 public import Ledger
 public import Merchants
 public import Payments
+public import Sentinel
 public import Storage
 public import Webhooks
 
@@ -26,6 +27,7 @@ public struct ConsoleServices: Sendable {
     public let payments: CardPayments
     public let webhookEndpoints: WebhookEndpoints
     public let webhookDeliveries: WebhookDeliveries
+    public let incidents: IncidentStore
     /// Whether Kessai is reached over TLS: then cookies are `__Host-` and `Secure`.
     public let secureCookies: Bool
     /// Where browsers reach the console (enrollment links point there).
@@ -47,6 +49,7 @@ public struct ConsoleServices: Sendable {
         self.payments = payments
         self.webhookEndpoints = webhookEndpoints
         self.webhookDeliveries = WebhookDeliveries(database: database, clock: clock)
+        self.incidents = IncidentStore(database: database, ledger: ledger, clock: clock)
         self.secureCookies = publicURL.hasPrefix("https://")
         self.publicURL = publicURL
     }

@@ -101,6 +101,7 @@ public struct ConsoleSite: Sendable {
             if permissions.contains(.viewLedger) { links.append((t("ledger"), "/console/ledger")) }
             if permissions.contains(.manageOperators) { links.append((t("operators"), "/console/operators")) }
             if permissions.contains(.approve) { links.append((t("approvals"), "/console/approvals")) }
+            if permissions.contains(.incidents) { links.append((t("incidents"), "/console/incidents")) }
             return links
         case .dashboard:
             var links = [(t("payments"), "/dashboard")]

@@ -3,6 +3,7 @@ import KessaiCore
 import Ledger
 import Merchants
 import Payments
+import Sentinel
 
 /// The operator console's pages: home, merchants, payments, the ledger, operators, approvals.
 /// No page shows a card number or a security code, and none can decrypt one.
@@ -34,6 +35,8 @@ struct OperatorPages: Sendable {
         group.post("operators/:id/role") { request, context in try await changeRole(request, context) }
         group.post("ledger/export") { request, context in try await requestExport(request, context) }
         group.get("approvals") { request, context in try await approvals(request, context) }
+        group.get("incidents") { request, context in try await incidents(request, context) }
+        group.post("incidents/:id/:step") { request, context in try await incidentStep(request, context) }
         group.post("approvals/:id/approve") { request, context in try await approve(request, context) }
     }
 
@@ -47,6 +50,8 @@ struct OperatorPages: Sendable {
         ("GET", "operators", .manageOperators), ("POST", "operators", .manageOperators), ("POST", "operators/:id/disable", .manageOperators),
         ("POST", "operators/:id/reset-mfa", .manageOperators),
         ("POST", "operators/:id/role", .manageOperators), ("POST", "ledger/export", .viewLedger), ("GET", "approvals", .approve),
+        ("GET", "incidents", .incidents),
+        ("POST", "incidents/:id/acknowledge", .incidents), ("POST", "incidents/:id/resolve", .incidents),
         ("POST", "approvals/:id/approve", .approve),
     ]
 
@@ -64,12 +69,17 @@ struct OperatorPages: Sendable {
         let checkpoint = try await services.ledger.checkpoints().last
         let locked = try await search.lockedAccounts(now: services.clock.now().unixSeconds)
         let pending = try await services.approvals.pending().count
+        let open = try await services.incidents.openCounts()
         var page = Page(t("home"))
         page.facts(
             [
                 (t("ledger_size"), String(head.size)),
                 (t("last_checkpoint"), checkpoint.map { "#\($0.size) \(ConsoleSite.time($0.time / 1000))" } ?? t("none")),
-                (t("locked_accounts"), String(locked)), (t("pending_approvals"), String(pending)), (t("open_incidents"), t("none")),
+                (t("locked_accounts"), String(locked)), (t("pending_approvals"), String(pending)),
+                (
+                    t("open_incidents"),
+                    open.isEmpty ? t("none") : Incident.Severity.allCases.reversed().map { "\($0.rawValue) \(open[$0] ?? 0)" }.joined(separator: ", ")
+                ),
             ], id: "health")
         return site.render(page, visit)
     }

@@ -151,6 +151,18 @@ enum Language: String, Sendable {
         "export": ("エクスポートを申請", "Request an export"),
         "export_days": ("対象期間 (日数, 1〜90)", "Period (days, 1 to 90)"),
         "export_requested": ("エクスポートを申請しました。別のオペレーターが承認すると、承認者がファイルを受け取ります。", "Export requested: the operator who approves it receives the file."),
+        "incidents": ("インシデント", "Incidents"),
+        "severity": ("重大度", "Severity"),
+        "summary": ("内容", "What was seen"),
+        "opened": ("検知日時", "Opened"),
+        "events": ("件数", "Events"),
+        "note": ("メモ (必須)", "Note (required)"),
+        "acknowledge": ("確認 (対応開始)", "Acknowledge"),
+        "contain": ("封じ込め済み", "Contained"),
+        "resolve": ("解決", "Resolve"),
+        "incident_step_done": ("記録しました。", "Recorded."),
+        "incident_second": ("重大度 high のインシデントは、別のオペレーターが解決を確定します。", "A high incident is resolved when a second operator confirms."),
+        "incident_refused": ("この操作はできません (メモが空、または手順の順序が違います)。", "Not possible: the note is empty or the step is out of order."),
         "requested_refund_reasons": ("duplicate / fraudulent / requested_by_customer", "duplicate / fraudulent / requested_by_customer"),
     ]
 }
