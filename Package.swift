@@ -130,8 +130,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["SBOMPlugin"]
         ),
+        // Writes Package.resolved into the Sentinel target at build time (`kessai sbom`).
+        .executableTarget(name: "sbom-embed", path: "Sources/SBOMEmbed"),
+        .plugin(name: "SBOMPlugin", capability: .buildTool(), dependencies: ["sbom-embed"]),
         .target(
             name: "Console",
             dependencies: [

@@ -129,3 +129,42 @@ def test_planted_file_and_changed_script_are_incidents_within_60_seconds(install
     assert len([i for i in incidents(server) if i["kind"] == "file_integrity"]) == 2
     check = server.cli("sentinel", "check", "--watch-binary", "--web-root", server.web)
     assert check.returncode == 1 and "kessai-helper.php" in check.stdout
+
+
+def test_sbom_validates_and_an_advisory_in_use_is_an_incident(server, tmp_path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    sbom = subprocess.run([BINARY, "sbom"], capture_output=True, text=True, timeout=60)
+    assert sbom.returncode == 0
+    assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(sbom.stdout) is None, "not valid CycloneDX 1.5"
+    document = json.loads(sbom.stdout)
+    libraries = {c["name"]: c for c in document["components"] if c["type"] == "library"}
+    assert {"hummingbird", "swift-crypto", "swift-nio", "postgres-nio"} <= set(libraries), sorted(libraries)
+    assert all(c["purl"].startswith("pkg:swift/github.com/") for c in libraries.values())
+    files = [c for c in document["components"] if c["type"] == "file"]
+    assert {f["name"] for f in files} == {"/js/v1/kessai.js", "/js/v1/card-field.js"}
+
+    nio = libraries["swift-nio"]["version"]
+    affecting = tmp_path / "osv-affecting.json"
+    affecting.write_text(json.dumps({"vulns": [{
+        "id": "GHSA-test-0001", "summary": "A test advisory naming the swift-nio in use",
+        "affected": [{"package": {"ecosystem": "SwiftURL", "name": "https://github.com/apple/swift-nio.git"},
+                      "ranges": [{"type": "SEMVER", "events": [{"introduced": "2.0.0"}, {"fixed": "99.0.0"}]}]}]}]}))
+    unrelated = tmp_path / "osv-unrelated.json"
+    unrelated.write_text(json.dumps([{
+        "id": "GHSA-test-0002", "affected": [{"package": {"ecosystem": "SwiftURL", "name": "github.com/apple/swift-nio"}, "versions": ["1.0.0"]}]}]))
+    clean = server.cli("advisories", "check", str(unrelated))
+    assert clean.returncode == 0 and "no advisory matches" in clean.stdout
+    hit = server.cli("advisories", "check", str(affecting))
+    assert hit.returncode == 1 and "GHSA-test-0001" in hit.stdout and nio in hit.stdout
+    listed = incidents(server)
+    assert [i["kind"] for i in listed] == ["vulnerable_component"] and "swift-nio" in listed[0]["summary"]
+
+    report = tmp_path / "asv-report.pdf"
+    report.write_bytes(b"%PDF-1.4 scan report: pass\n")
+    recorded = server.cli("scans", "record", str(report), "--scanner", "ASV Example", "--summary", "pass, 0 high")
+    assert recorded.returncode == 0
+    import hashlib
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+    assert digest in recorded.stdout

@@ -37,3 +37,10 @@ extension Gateway {
             logger: logger, fileInterval: configuration.fileCheckInterval, reminderInterval: configuration.incidentReminderInterval)
     }
 }
+
+extension Gateway {
+    /// The web assets Kessai serves, as the SBOM lists them.
+    public static var webAssets: [ComponentInventory.File] {
+        ScriptInventory.entries.map { ComponentInventory.File(path: $0.path, sha384: $0.sha384) }
+    }
+}

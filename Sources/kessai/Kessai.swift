@@ -4,12 +4,17 @@ import Logging
 
 @main
 struct Kessai: AsyncParsableCommand {
+    /// This build's version (the SBOM's application component).
+    static let version = "0.9.0"
+
     static let configuration = CommandConfiguration(
         commandName: "kessai",
         abstract: "Kessai, a card payment gateway whose stolen database cannot be opened.",
+        version: Kessai.version,
         subcommands: [
             Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, UsersCommand.self,
-            SentinelCommand.self, IncidentsCommand.self, Simulate.self,
+            SentinelCommand.self, IncidentsCommand.self, SBOMCommand.self, AdvisoriesCommand.self,
+            ScansCommand.self, Simulate.self,
             RefundsCommand.self,
             Bench.self,
         ]

@@ -3,7 +3,9 @@ import HTTP
 import KessaiCore
 import KessaiTestSupport
 import Ledger
+import SQLKit
 import Testing
+import Webhooks
 
 @testable import Sentinel
 
@@ -114,6 +116,65 @@ struct SentinelTests {
                     "changed kessai.js", "added backdoor.php", "removed notes.txt",
                 ])
             #expect(FileIntegrity.findings(changes).allSatisfy { $0.severity == .high && $0.summary.contains("/") })
+        }
+    }
+
+    @Test(
+        "an unacknowledged incident is re-alerted on schedule until someone acknowledges it; alerts are signed, in the outbox and the log",
+        arguments: TestBackend.available)
+    func reminders(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let sender = RecordingWebhookSender()
+            let alerter = Alerter(
+                database: gateway.database, clock: test.clock, logger: test.logs.logger(),
+                webhook: .init(url: "https://ops.example/hooks/kessai", secret: "whsec_ops_secret_for_tests"), sender: sender)
+            let service = SentinelService(
+                watcher: LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock), files: nil, incidents: gateway.incidents,
+                alerter: alerter, logger: test.logs.logger(), reminderInterval: 900)
+            for _ in 0..<5 { try await gateway.ledger.record(Self.probe("192.0.2.44", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            try await service.pass(round: 1)
+            #expect(sender.sent.count == 1)
+            let alert = try #require(sender.sent.first)
+            let stamp = Int64(test.clock.now().timeIntervalSince1970)
+            #expect(alert.signature == WebhookSignature.header(body: alert.body, secret: "whsec_ops_secret_for_tests", timestamp: stamp))
+            #expect(alert.body.contains("\"type\":\"incident.opened\"") && alert.body.contains("192.0.2.44"))
+            test.clock.advance(by: 600)
+            try await service.pass(round: 30)
+            #expect(sender.sent.count == 1, "not yet due")
+            test.clock.advance(by: 301)
+            try await service.pass(round: 60)
+            #expect(sender.sent.count == 2 && sender.sent[1].body.contains("incident.reminder"))
+            let incident = try #require(try await gateway.incidents.list().first)
+            _ = try await gateway.incidents.acknowledge(incident.id, by: "mei", note: "on it")
+            test.clock.advance(by: 3600)
+            try await service.pass(round: 90)
+            #expect(sender.sent.count == 2, "acknowledged: no more reminders")
+            #expect(try await test.count("alert_outbox") == 2)
+            let lines = test.logs.all.filter { $0.contains("SENTINEL") }
+            #expect(lines.contains { $0.contains("SENTINEL OPENED high") } && lines.contains { $0.contains("SENTINEL REMINDER high") })
+            let steps = try await gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry.action).filter { $0.hasPrefix("incident.") }
+            #expect(steps == ["incident.opened", "incident.realerted", "incident.acknowledged"])
+        }
+    }
+
+    @Test("two watchers on one database (two processes) count every event once and open one incident", arguments: TestBackend.available)
+    func twoProcesses(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let first = LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock, batch: 7)
+            let second = LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock, batch: 7)
+            for _ in 0..<60 { try await gateway.ledger.record(Self.probe("192.0.2.9", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            for _ in 0..<12 {
+                async let a = first.tick()
+                async let b = second.tick()
+                _ = try await (a, b)
+            }
+            let open = try await gateway.incidents.list()
+            #expect(open.count == 1)
+            #expect(open.first?.events == 60, "each of the 60 probes counted exactly once")
         }
     }
 }
