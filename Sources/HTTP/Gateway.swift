@@ -92,6 +92,14 @@ public struct GatewayConfiguration: Sendable {
     /// console answers on the gateway's port; in production it is only ever on this listener
     /// (default `127.0.0.1:<port + 1>`), never on the public one.
     public var consoleListen: String?
+    /// This process's name in the ledger (`--instance`); `hostname:pid` when not given.
+    public var instance: String?
+    public var resolvedInstance: String {
+        if let instance { return instance }
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
+        return "\(host):\(getpid())"
+    }
     /// Whether this process runs the sentinel (detection rules, file checks, reminders).
     public var sentinel = true
     /// Seconds between file-integrity checks (the watched files are compared with the baseline).
@@ -218,7 +226,7 @@ public struct Gateway: Sendable {
             try await Migrator(database: database, logger: logger).migrate()
             let keyRing = KeyRing(source: keySource, database: database, clock: clock)
             try await keyRing.prepare()
-            let ledger = Ledger(database: database, clock: clock, recording: configuration.ledgerRecording)
+            let ledger = Ledger(database: database, clock: clock, recording: configuration.ledgerRecording, instance: configuration.resolvedInstance)
             let vault = Vault(
                 keyRing: keyRing, securityCodes: securityCodes, ledger: ledger, clock: clock,
                 securityCodeLifetime: configuration.securityCodeLifetime

@@ -14,7 +14,7 @@ import Foundation
 /// shape once, comparing the query columns in place, without building a ``LedgerEntry``.
 ///
 /// The shape is exactly what ``LedgerEntry/canonical`` writes for plain ASCII values:
-/// `{"action":S,"actor":{"id":S,"kind":S},"objects":{K:S,…},"outcome":S[,"purpose":S]`
+/// `{"action":S,"actor":{"id":S,"kind":S}[,"instance":S],"objects":{K:S,…},"outcome":S[,"purpose":S]`
 /// `[,"request_id":S][,"source":S],"time":N}` with object keys in ascending order. Anything else
 /// (an escape, a non-ASCII byte, a character the writer always escapes) is `undecided`, and the
 /// caller falls back to the full parser, which decides it.
@@ -119,8 +119,11 @@ enum CanonicalCheck {
         mutating func check(_ columns: Columns) -> Verdict? {
             guard literal("{\"action\":"), let action = string() else { return nil }
             compare(action, columns.action)
-            guard literal(",\"actor\":{\"id\":"), let actorID = string(), literal(",\"kind\":"), let actorKind = string(), literal("},\"objects\":{")
-            else { return nil }
+            guard literal(",\"actor\":{\"id\":"), let actorID = string(), literal(",\"kind\":"), let actorKind = string(), literal("}") else { return nil }
+            if literal(",\"instance\":") {
+                guard string() != nil else { return nil }
+            }
+            guard literal(",\"objects\":{") else { return nil }
             guard
                 LedgerActor.Kind.allCases.contains(where: {
                     var kind = $0.rawValue

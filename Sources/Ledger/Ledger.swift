@@ -24,23 +24,35 @@ public struct Ledger: Sendable {
     /// refused outside development mode): then nothing is recorded.
     let recording: Bool
 
-    public init(database: KessaiDatabase, clock: any KessaiClock, recording: Bool = true) {
+    /// This process's name, stamped on every entry it writes (see ``LedgerEntry/instance``).
+    public let instance: String?
+
+    public init(database: KessaiDatabase, clock: any KessaiClock, recording: Bool = true, instance: String? = nil) {
         self.database = database
         self.clock = clock
         self.recording = recording
+        self.instance = instance
+    }
+
+    /// The entry as this process writes it: with its instance, unless it names one already.
+    public func stamped(_ entry: LedgerEntry) -> LedgerEntry {
+        guard entry.instance == nil, let instance else { return entry }
+        var entry = entry
+        entry.instance = instance
+        return entry
     }
 
     /// Records an entry on the caller's connection or transaction.
     public func record(_ entry: LedgerEntry, on db: any SQLDatabase) async throws {
         guard recording else { return }
-        try await db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).run()
+        try await db.insert(into: "ledger_pending").columns("body").values(SQLBind(stamped(entry).canonical)).run()
     }
 
     /// The insert ``record(_:on:)`` runs, for a caller that batches it with its own writes on
     /// the same transaction; `nil` when nothing is recorded (the benchmark baseline).
     public func insertion(_ entry: LedgerEntry, on db: any SQLDatabase) -> (any SQLExpression)? {
         guard recording else { return nil }
-        return db.insert(into: "ledger_pending").columns("body").values(SQLBind(entry.canonical)).query
+        return db.insert(into: "ledger_pending").columns("body").values(SQLBind(stamped(entry).canonical)).query
     }
 
     /// The insert of one pending entry as a part of a ``Storage/ConstantWriteBatch``; its value
@@ -53,7 +65,7 @@ public struct Ledger: Sendable {
 
     /// The values of ``PendingInsert`` for an entry (none when `nil` or when nothing is recorded).
     public func pendingValues(_ entry: LedgerEntry?) -> [SQLValue] {
-        [.text(recording ? entry?.canonical : nil)]
+        [.text(recording ? entry.map { stamped($0).canonical } : nil)]
     }
 
     /// Records an entry in a statement of its own.

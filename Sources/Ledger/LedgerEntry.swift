@@ -44,6 +44,10 @@ public struct LedgerEntry: Sendable, Equatable {
     public var requestID: String?
     /// The peer address, when the event came over the network.
     public var source: String?
+    /// The gateway process that wrote it (`--instance`, by default `hostname:pid`), so an
+    /// investigation can say where each read happened. Entries written before it existed have
+    /// none, and their canonical encoding is unchanged.
+    public var instance: String?
     /// `success`, or what went wrong.
     public var outcome: String
 
@@ -66,6 +70,9 @@ public struct LedgerEntry: Sendable, Equatable {
         var members: [(String, JSONValue)] = [
             ("action", .string(action)),
             ("actor", .object([("id", .string(actor.id)), ("kind", .string(actor.kind.rawValue))])),
+        ]
+        if let instance { members.append(("instance", .string(instance))) }
+        members += [
             ("objects", .object(objects.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("outcome", .string(outcome)),
         ]
@@ -106,6 +113,7 @@ public struct LedgerEntry: Sendable, Equatable {
                     map[member.key] = text
                 }
                 objects = map
+            case ("instance", .string(let text)): instance = text
             case ("outcome", .string(let text)): outcome = text
             case ("purpose", .string(let text)): purpose = text
             case ("request_id", .string(let text)): requestID = text
@@ -122,7 +130,7 @@ public struct LedgerEntry: Sendable, Equatable {
         self.outcome = outcome
         // Canonical means exactly what this type writes: same order, no spaces, no extras. The
         // parser vouches for the common case; anything with escapes is re-encoded and compared.
-        if !strict || members.count != 4 + [purpose, requestID, source].compactMap({ $0 }).count + 1 {
+        if !strict || members.count != 4 + [purpose, requestID, source, instance].compactMap({ $0 }).count + 1 {
             guard self.canonical == text else { return nil }
         }
     }

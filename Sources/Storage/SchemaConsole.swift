@@ -117,6 +117,7 @@ extension Schema {
                     subject TEXT NOT NULL,
                     window_start BIGINT NOT NULL,
                     count INTEGER NOT NULL,
+                    previous INTEGER NOT NULL,
                     PRIMARY KEY (rule, subject)
                 )
                 """,

@@ -97,6 +97,9 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds a console or dashboard session may stay idle, 1 to 900 (KESSAI_CONSOLE_IDLE_TIMEOUT; default 900, PCI DSS 8.2.8).")
     var consoleIdleTimeout: Int?
 
+    @Option(name: .customLong("instance"), help: "This process's name in the ledger (KESSAI_INSTANCE; default hostname:pid).")
+    var instance: String?
+
     @Option(name: .customLong("sentinel"), help: "on or off: run the sentinel in this process (KESSAI_SENTINEL; default on).")
     var sentinel: String?
 
@@ -190,6 +193,12 @@ struct Serve: AsyncParsableCommand {
         if let url = otelEndpoint ?? env["KESSAI_OTEL_ENDPOINT"], !url.isEmpty {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--otel-endpoint must start with http:// or https://") }
             configuration.otelEndpoint = url
+        }
+        if let name = instance ?? env["KESSAI_INSTANCE"] {
+            guard (1...100).contains(name.count), name.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\"" && $0 != "\\" }) else {
+                throw ValidationError("--instance is 1 to 100 printable ASCII characters without spaces, quotes or backslashes")
+            }
+            configuration.instance = name
         }
         if let value = sentinel ?? env["KESSAI_SENTINEL"] {
             guard value == "on" || value == "off" else { throw ValidationError("--sentinel must be on or off") }

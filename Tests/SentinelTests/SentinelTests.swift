@@ -178,3 +178,50 @@ struct SentinelTests {
         }
     }
 }
+
+extension SentinelTests {
+    static func decrypt(_ actor: String, instance: String, at time: Date) -> LedgerEntry {
+        var entry = LedgerEntry(
+            time: time, actor: LedgerActor(.merchantKey, actor), action: "vault.decrypt", objects: ["token": "pm_x", "merchant": "acct_x"],
+            purpose: "authorization")
+        entry.instance = instance
+        return entry
+    }
+
+    @Test(
+        "card reads far above the actor's own last window open an incident naming the actor, the process and the host; its usual volume does not",
+        arguments: TestBackend.available)
+    func bulkReads(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let watcher = LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock)
+            // A busy key: 300 reads a window, for two windows, on web-1. Its own baseline, no incident.
+            for _ in 0..<2 {
+                for _ in 0..<300 { try await gateway.ledger.record(Self.decrypt("key_busy", instance: "web-1.example:4242", at: test.clock.now())) }
+                try await gateway.ledger.sequenceAll()
+                try await watcher.tick()
+                test.clock.advance(by: 601)
+            }
+            #expect(try await gateway.incidents.list().isEmpty, "300 reads after 300 is the key's normal volume")
+            // Then 3,500 in one window: over 10× its previous window.
+            for _ in 0..<3_500 { try await gateway.ledger.record(Self.decrypt("key_busy", instance: "web-1.example:4242", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            try await watcher.tick()
+            try await watcher.tick()
+            let open = try await gateway.incidents.list()
+            #expect(open.count == 1)
+            let incident = try #require(open.first)
+            #expect(incident.kind == "bulk_card_reads" && incident.severity == .high)
+            #expect(incident.summary.contains("merchant_key:key_busy") && incident.summary.contains("web-1.example:4242"))
+        }
+    }
+
+    @Test("every entry names its process; entries without one (written before) still verify")
+    func instanceInCanonicalForm() {
+        var entry = LedgerEntry(time: Date(timeIntervalSince1970: 1), actor: .system("t"), action: "a")
+        let old = entry.canonical
+        #expect(!old.contains("instance") && LedgerEntry(canonical: old) == entry)
+        entry.instance = "host-a:77"
+        #expect(entry.canonical.contains("\"instance\":\"host-a:77\"") && LedgerEntry(canonical: entry.canonical) == entry)
+    }
+}

@@ -12,6 +12,9 @@ public struct DetectionRule: Sendable {
     let matches: @Sendable (LedgerEntry) -> Bool
     let subject: @Sendable (LedgerEntry) -> String?
     let summary: @Sendable (_ subject: String, _ count: Int) -> String
+    /// When set, the threshold is also at least this many times the subject's previous window:
+    /// the subject's own recent baseline, so a busy merchant key is judged against itself.
+    var baselineFactor: Int? = nil
 
     /// How many events an entry stands for under this rule (0: it does not match).
     func weight(_ entry: LedgerEntry) -> Int {
@@ -54,10 +57,13 @@ public enum DetectionRules {
         DetectionRule(
             kind: "unusual_card_read", severity: .high, threshold: 1, window: 3600,
             matches: { $0.action == "vault.decrypt" && !["authorization", "refund", "key_rotation"].contains($0.purpose ?? "") },
-            subject: { "\($0.actor.kind.rawValue):\($0.actor.id)" }, summary: { subject, _ in "card data decrypted outside a payment flow by \(subject)" }),
+            subject: { "\($0.actor.kind.rawValue):\($0.actor.id) on \($0.instance ?? "an unnamed process")" },
+            summary: { subject, _ in "card data decrypted outside a payment flow by \(subject)" }),
         DetectionRule(
             kind: "bulk_card_reads", severity: .high, threshold: 1_000, window: 600, matches: { $0.action == "vault.decrypt" },
-            subject: { "\($0.actor.kind.rawValue):\($0.actor.id)" }, summary: { "\($1)+ card decrypts by \($0) within 10 minutes" }),
+            subject: { "\($0.actor.kind.rawValue):\($0.actor.id) on \($0.instance ?? "an unnamed process")" },
+            summary: { "\($1)+ card decrypts within 10 minutes by \($0) (process and host): at least 1,000 and over 10× its previous window" },
+            baselineFactor: 10),
         // Configuration and keys.
         DetectionRule(
             kind: "config_changed", severity: .medium, threshold: 1, window: 86_400, matches: { $0.action == "config.changed" },

@@ -52,8 +52,8 @@ public struct LedgerWatcher: Sendable {
         var reported: [IncidentStore.Reported] = []
         for (_, item) in weights.sorted(by: { $0.value.seq < $1.value.seq }) {
             let rule = rules[item.rule]
-            let total = try await count(rule, subject: item.subject, adding: item.count)
-            guard total >= rule.threshold else { continue }
+            let (total, previous) = try await count(rule, subject: item.subject, adding: item.count)
+            guard total >= max(rule.threshold, (rule.baselineFactor ?? 0) * previous) else { continue }
             var finding = Finding(
                 kind: rule.kind, severity: rule.severity, groupKey: "\(rule.kind):\(item.subject)", summary: rule.summary(item.subject, total),
                 source: item.source, seq: item.seq, count: item.count)
@@ -82,12 +82,13 @@ public struct LedgerWatcher: Sendable {
     }
 
     /// Adds to a rule's window count for a subject (a new window when the last one ended).
-    /// - Returns: the count in the current window.
-    func count(_ rule: DetectionRule, subject: String, adding weight: Int) async throws -> Int {
+    /// - Returns: the count in the current window, and the one before it (0 when that window
+    ///   was not the one just before).
+    func count(_ rule: DetectionRule, subject: String, adding weight: Int) async throws -> (Int, Int) {
         let now = clock.now().unixSeconds
         let subject = String(subject.prefix(200))
         return try await database.transaction { db in
-            let row = try await db.select().columns("window_start", "count").from("sentinel_counters").where(
+            let row = try await db.select().columns("window_start", "count", "previous").from("sentinel_counters").where(
                 "rule", .equal, rule.kind + "/" + String(rule.threshold)
             )
             .where("subject", .equal, subject).first()
@@ -95,13 +96,17 @@ public struct LedgerWatcher: Sendable {
                 let total = try row.decode(column: "count", as: Int.self) + weight
                 try await db.update("sentinel_counters").set("count", to: total).where("rule", .equal, rule.kind + "/" + String(rule.threshold))
                     .where("subject", .equal, subject).run()
-                return total
+                return (total, try row.decode(column: "previous", as: Int.self))
+            }
+            var previous = 0
+            if let row, now - (try row.decode(column: "window_start", as: Int64.self)) < 2 * rule.window {
+                previous = try row.decode(column: "count", as: Int.self)
             }
             try await db.delete(from: "sentinel_counters").where("rule", .equal, rule.kind + "/" + String(rule.threshold)).where("subject", .equal, subject)
                 .run()
-            try await db.insert(into: "sentinel_counters").columns("rule", "subject", "window_start", "count")
-                .values(SQLBind(rule.kind + "/" + String(rule.threshold)), SQLBind(subject), SQLBind(now), SQLBind(weight)).run()
-            return weight
+            try await db.insert(into: "sentinel_counters").columns("rule", "subject", "window_start", "count", "previous")
+                .values(SQLBind(rule.kind + "/" + String(rule.threshold)), SQLBind(subject), SQLBind(now), SQLBind(weight), SQLBind(previous)).run()
+            return (weight, previous)
         }
     }
 }
