@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -168,3 +169,66 @@ def test_sbom_validates_and_an_advisory_in_use_is_an_incident(server, tmp_path):
     import hashlib
     digest = hashlib.sha256(report.read_bytes()).hexdigest()
     assert digest in recorded.stdout
+
+
+def test_ops_webhook_is_signed_like_stripe_and_nothing_carries_card_data(tmp_path):
+    import http.server
+    import threading
+
+    import stripe
+
+    from conftest import free_port, scan_for_card_data
+
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body.decode(), self.headers.get("Kessai-Signature")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = http.server.HTTPServer(("127.0.0.1", free_port()), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    secret = "whsec_ops_" + "k" * 24
+    os.environ["KESSAI_OPS_WEBHOOK_SECRET"] = secret
+    try:
+        server = Server("sqlite", str(tmp_path), extra_args=("--ops-webhook-url", f"http://127.0.0.1:{hook.server_port}/hook"))
+        server.start()
+    finally:
+        del os.environ["KESSAI_OPS_WEBHOOK_SECRET"]
+    try:
+        stripe.api_base = server.base
+        method = stripe.PaymentMethod.create(
+            type="card", card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "847"}, api_key=server.publishable_key)
+        intent = stripe.PaymentIntent.create(amount=1200, currency="jpy", payment_method=method.id, confirm=True, api_key=server.secret_key)
+        assert intent.status == "succeeded"
+        # Probes that carry a card number themselves: it must not travel into any alert.
+        for n in range(6):
+            query = urllib.parse.quote(f"4242424242424242' OR '1'='{n}")
+            request = urllib.request.Request(f"{server.base}/v1/payment_intents?limit={query}", headers={"Authorization": f"Bearer {server.secret_key}"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 400
+        deadline = time.monotonic() + 60
+        while not received:
+            assert time.monotonic() < deadline, "no ops webhook within 60 s"
+            time.sleep(0.5)
+        payload, signature = received[0]
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+        assert event["type"] == "incident.opened" and event["kind"] == "injection_probing" and event["source"] == "127.0.0.1"
+        with pytest.raises(stripe.SignatureVerificationError):
+            stripe.Webhook.construct_event(payload, signature, "whsec_wrong_" + "x" * 20)
+        for body, _ in received:
+            assert "4242424242424242" not in body and "847" not in body
+        outbox = server.query("SELECT subject, body FROM alert_outbox")
+        assert outbox and all("4242424242424242" not in s + b for s, b in outbox)
+        scan_for_card_data(server, [("4242424242424242", "847")])
+    finally:
+        stripe.api_base = "http://127.0.0.1:9"
+        hook.shutdown()
+        if server.process.poll() is None:
+            server.stop()

@@ -43,6 +43,7 @@ public struct SentinelService: Service {
             round += 1
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
+        await alerter.shutdown()
     }
 
     /// One round: the ledger; the files every ``fileInterval`` seconds; reminders every minute.

@@ -39,6 +39,9 @@ public struct Alerter: Sendable {
         self.sender = sender
     }
 
+    /// Releases the webhook sender's connections (when the service stops).
+    public func shutdown() async { await sender?.shutdown() }
+
     /// Alerts for an incident that opened (`opened`) or that nobody acknowledged yet (`reminder`).
     public func alert(_ incident: Incident, reason: String) async {
         let line = "SENTINEL \(reason.uppercased()) \(incident.severity.rawValue) \(incident.id) \(incident.kind): \(incident.summary)"
