@@ -133,6 +133,11 @@ let package = Package(
             swiftSettings: strict,
             plugins: ["SBOMPlugin"]
         ),
+        .target(
+            name: "Response",
+            dependencies: ["KessaiCore", "Storage", "Ledger", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: strict
+        ),
         // Writes Package.resolved into the Sentinel target at build time (`kessai sbom`).
         .executableTarget(name: "sbom-embed", path: "Sources/SBOMEmbed"),
         .plugin(name: "SBOMPlugin", capability: .buildTool(), dependencies: ["sbom-embed"]),
@@ -176,7 +181,7 @@ let package = Package(
         .executableTarget(
             name: "kessai",
             dependencies: [
-                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger", "Operators", "Console", "Sentinel",
+                "HTTP", "Vault", "Merchants", "Payments", "Storage", "KessaiCore", "Ledger", "Operators", "Console", "Sentinel", "Response",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -232,6 +237,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ResponseTests",
+            dependencies: ["Response", "HTTP", "Payments", "KessaiTestSupport", "Ledger", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -24,11 +24,20 @@ public struct AccessContext: Sendable {
     public let actor: LedgerActor
     public let requestID: String?
     public let source: String?
+    /// The payment a card read serves (`pi_…`), named in its ledger entry.
+    public var payment: String? = nil
 
     public init(actor: LedgerActor, requestID: String? = nil, source: String? = nil) {
         self.actor = actor
         self.requestID = requestID
         self.source = source
+    }
+
+    /// The same context, serving a payment.
+    public func serving(_ payment: String) -> AccessContext {
+        var context = self
+        context.payment = payment
+        return context
     }
 }
 
@@ -185,7 +194,7 @@ public struct Vault: Sendable {
                 WITH active AS (
                     SELECT version FROM vault_key_versions WHERE version = \(bind: version) AND state = 'active' FOR SHARE
                 ), ledger_entry AS (
-                    INSERT INTO ledger_pending (body) SELECT \(bind: tokenizeEntry(token: token, merchant: merchant, version: version, context: context).canonical) FROM active
+                    INSERT INTO ledger_pending (body) SELECT \(bind: ledger.stamped(tokenizeEntry(token: token, merchant: merchant, version: version, context: context)).canonical) FROM active
                 ), stored_card AS (
                     INSERT INTO vault_cards (token, merchant_id, kek_version, wrapped_key, ciphertext, fingerprint, created_at)
                     SELECT \(bind: token.rawValue), \(bind: merchant.rawValue), active.version, \(bind: sealed.wrappedKey),
@@ -308,10 +317,11 @@ public struct Vault: Sendable {
             let first = row.count - 3
             guard first >= 0, let version = try row.optionalInteger(first).map(Int.init) else { return nil }
             let card = ReadCard(token: token, merchant: merchant, version: version, wrapped: try row.blob(first + 1), ciphertext: try row.blob(first + 2))
+            var objects = ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)]
+            if let payment = context.payment { objects["payment_intent"] = payment }
             let entry = LedgerEntry(
-                time: vault.clock.now(), actor: context.actor, action: "vault.decrypt",
-                objects: ["token": token.rawValue, "merchant": merchant.rawValue, "key_version": String(version)],
-                purpose: purpose.rawValue, requestID: context.requestID, source: context.source)
+                time: vault.clock.now(), actor: context.actor, action: "vault.decrypt", objects: objects, purpose: purpose.rawValue,
+                requestID: context.requestID, source: context.source)
             entries.withLock { $0.append(entry) }
             KessaiMetrics.vaultDecrypt(actorKind: context.actor.kind.rawValue)
             return card

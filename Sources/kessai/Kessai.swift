@@ -13,7 +13,7 @@ struct Kessai: AsyncParsableCommand {
         version: Kessai.version,
         subcommands: [
             Serve.self, Migrate.self, Merchants.self, Keys.self, VaultCommand.self, LedgerCommand.self, OperatorsCommand.self, UsersCommand.self,
-            SentinelCommand.self, IncidentsCommand.self, SBOMCommand.self, AdvisoriesCommand.self,
+            SentinelCommand.self, IncidentsCommand.self, IncidentResponseCommand.self, SBOMCommand.self, AdvisoriesCommand.self,
             ScansCommand.self, Simulate.self,
             RefundsCommand.self,
             Bench.self,

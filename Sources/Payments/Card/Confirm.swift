@@ -82,7 +82,8 @@ extension CardPayments {
                     "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
                     param: "payment_method")
             }
-            let (month, year, read) = try await Self.readForAuthorization(method, merchant: merchant, cards: cards, context: context)
+            let (month, year, read) = try await Self.readForAuthorization(
+                method, merchant: merchant, cards: cards, context: context.serving(intent.id.rawValue))
             let created = intent
             if let returnURL = confirmation.returnURL { intent.returnURL = returnURL }
             try intent.move(to: .processing)

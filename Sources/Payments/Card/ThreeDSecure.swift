@@ -46,7 +46,8 @@ extension CardPayments {
                 try await events.record(.paymentIntentPaymentFailed, intent: intent, on: db)
                 return (.failed(intent, method), nil)
             }
-            let (month, year, card) = try await Self.readForAuthorization(method, merchant: intent.merchant, cards: cards, context: context)
+            let (month, year, card) = try await Self.readForAuthorization(
+                method, merchant: intent.merchant, cards: cards, context: context.serving(intent.id.rawValue))
             try intent.move(to: .processing)
             intent.authentication = .challenged
             try await Self.save(intent, on: db)

@@ -1,0 +1,191 @@
+public import KessaiCore
+public import Ledger
+import SQLKit
+public import Storage
+
+/// "Which cards did the suspect reach?" — computed from the ledger, per merchant:
+/// - **read in clear**: cards whose number the suspect decrypted in the window, each read with
+///   its time, purpose, the payment it served and its ledger position;
+/// - **security codes in reach**: codes tokenized through the suspect and not yet consumed or
+///   destroyed when the window began (a code lives at most 10 minutes);
+/// - **ciphertext only**: the other cards stored by the window's end — exposed only if the
+///   key-encryption key was taken too;
+/// - **personal data** in payment records (with ``Query/databaseCopy``: every cash payment's and
+///   card's billing details stored by the window's end).
+/// The suspect is whatever the filters name (process, host, actor, merchant, source address,
+/// key version); no filter means everything in the window.
+public struct ExposureScope: Sendable {
+    public struct Query: Sendable {
+        public var from: Int64
+        public var to: Int64
+        public var instance: String?
+        public var host: String?
+        public var actor: String?
+        public var merchant: String?
+        public var sourceAddress: String?
+        public var keyVersion: String?
+        public var databaseCopy = false
+
+        /// A window in milliseconds since the epoch, `from` inclusive, `to` exclusive.
+        public init(from: Int64, to: Int64) {
+            self.from = from
+            self.to = to
+        }
+
+        /// Whether an entry was written by (or for) the suspect.
+        func names(_ entry: LedgerEntry) -> Bool {
+            if let instance, entry.instance != instance { return false }
+            if let host, !(entry.instance ?? "").hasPrefix(host + ":") && entry.instance != host { return false }
+            if let actor, entry.actor.id != actor { return false }
+            if let merchant, entry.objects["merchant"] != merchant { return false }
+            if let sourceAddress, entry.source != sourceAddress { return false }
+            if let keyVersion, entry.objects["key_version"] != keyVersion { return false }
+            return true
+        }
+    }
+
+    public struct Read: Sendable, Equatable {
+        public let seq: Int
+        public let time: Int64
+        public let purpose: String?
+        public let paymentIntent: String?
+        public let actor: String
+        public let instance: String?
+        public let source: String?
+    }
+
+    public struct MerchantScope: Sendable {
+        public let merchant: String
+        /// Card (`pm_…`) → its reads in clear, oldest first.
+        public var readInClear: [String: [Read]] = [:]
+        public var securityCodesInReach: Set<String> = []
+        public var ciphertextOnly = 0
+        /// Payment records with personal data (with a database copy): `pi_…`/`pm_…` → the
+        /// fields held (`name`, `email`, `phone`).
+        public var personalData: [String: [String]] = [:]
+    }
+
+    public struct Result: Sendable {
+        public let query: Query
+        public let verification: LedgerReport
+        /// The latest signed checkpoint the answer rests on.
+        public let checkpoint: Checkpoint?
+        public let merchants: [MerchantScope]
+
+        /// Exact only when the ledger verified up to its latest signed checkpoint.
+        public var exact: Bool { verification.isClean && checkpoint != nil }
+    }
+
+    let database: KessaiDatabase
+    let ledger: Ledger
+    let verifier: LedgerVerifier
+    /// Rows read per page (the ledger is streamed, never loaded whole).
+    let page: Int
+
+    public init(database: KessaiDatabase, ledger: Ledger, verifier: LedgerVerifier, page: Int = 20_000) {
+        self.database = database
+        self.ledger = ledger
+        self.verifier = verifier
+        self.page = page
+    }
+
+    public func compute(_ query: Query) async throws -> Result {
+        try await ledger.sequenceAll()
+        let report = try await verifier.verify()
+        let checkpoint = try await ledger.checkpoints().last
+        var merchants: [String: MerchantScope] = [:]
+        func scope(_ merchant: String) -> MerchantScope { merchants[merchant] ?? MerchantScope(merchant: merchant) }
+
+        // Read in clear: the suspect's decrypts in the window.
+        try await stream(actions: ["vault.decrypt"], from: query.from, to: query.to) { seq, entry in
+            guard query.names(entry), let token = entry.objects["token"], let merchant = entry.objects["merchant"] else { return }
+            var found = scope(merchant)
+            found.readInClear[token, default: []].append(
+                Read(
+                    seq: seq, time: entry.time, purpose: entry.purpose, paymentIntent: entry.objects["payment_intent"],
+                    actor: "\(entry.actor.kind.rawValue):\(entry.actor.id)", instance: entry.instance, source: entry.source))
+            merchants[merchant] = found
+        }
+        // Security codes in reach: tokenized through the suspect up to 10 minutes before the
+        // window (a code's longest life) or in it, and not consumed or destroyed before it began.
+        let lifetime: Int64 = 600_000
+        var tokenized: [String: String] = [:]
+        try await stream(actions: ["vault.tokenize"], from: query.from - lifetime, to: query.to) { _, entry in
+            guard query.names(entry), let token = entry.objects["token"], let merchant = entry.objects["merchant"] else { return }
+            tokenized[token] = merchant
+        }
+        if !tokenized.isEmpty {
+            try await stream(actions: ["vault.cvc_consumed", "vault.cvc_destroyed"], from: query.from - lifetime, to: query.from) { _, entry in
+                if let token = entry.objects["token"] { tokenized[token] = nil }
+            }
+            for (token, merchant) in tokenized {
+                var found = scope(merchant)
+                found.securityCodesInReach.insert(token)
+                merchants[merchant] = found
+            }
+        }
+        // Ciphertext only: every other card stored by the window's end.
+        let stored = try await database.withConnection { db in
+            try await db.select().column("merchant_id").column("token").from("vault_cards").where("created_at", .lessThan, query.to / 1000 + 1).all()
+        }
+        do {
+            for row in stored {
+                let merchant = try row.decode(column: "merchant_id", as: String.self)
+                if let only = query.merchant, merchant != only { continue }
+                let token = try row.decode(column: "token", as: String.self)
+                var found = scope(merchant)
+                if found.readInClear[token] == nil { found.ciphertextOnly += 1 }
+                merchants[merchant] = found
+            }
+        }
+        if query.databaseCopy { try await personalData(query, into: &merchants) }
+        return Result(
+            query: query, verification: report, checkpoint: checkpoint,
+            merchants: merchants.values.filter {
+                !$0.readInClear.isEmpty || !$0.securityCodesInReach.isEmpty || $0.ciphertextOnly > 0 || !$0.personalData.isEmpty
+            }
+            .sorted { $0.merchant < $1.merchant })
+    }
+
+    /// Every cash payment's billing details and every card's billing name stored by the window's
+    /// end (which fields, never their values).
+    func personalData(_ query: Query, into merchants: inout [String: MerchantScope]) async throws {
+        let cutoff = query.to / 1000 + 1
+        let cash = try await database.withConnection { db in
+            try await db.select().columns("merchant_id", "payment_intent_id", "billing").from("cash_payments").where("created_at", .lessThan, cutoff).all()
+        }
+        let cards = try await database.withConnection { db in
+            try await db.select().columns("merchant_id", "id", "billing_details").from("payment_methods").where("created_at", .lessThan, cutoff).all()
+        }
+        let rows = cash + cards
+        for row in rows {
+            let merchant = try row.decode(column: "merchant_id", as: String.self)
+            if let only = query.merchant, merchant != only { continue }
+            let id = try (try? row.decode(column: "payment_intent_id", as: String.self)) ?? row.decode(column: "id", as: String.self)
+            let text = (try? row.decode(column: "billing", as: String.self)) ?? (try? row.decode(column: "billing_details", as: String.self)) ?? ""
+            let fields = ["name", "email", "phone"].filter { text.contains("\"\($0)\":\"") }
+            guard !fields.isEmpty else { continue }
+            var found = merchants[merchant] ?? MerchantScope(merchant: merchant)
+            found.personalData[id] = fields
+            merchants[merchant] = found
+        }
+    }
+
+    /// The sequenced entries with one of `actions` in a window, in ledger order, a page at a time.
+    func stream(actions: [String], from: Int64, to: Int64, _ visit: (Int, LedgerEntry) throws -> Void) async throws {
+        var after = -1
+        while true {
+            let cursor = after
+            let rows = try await database.withConnection { db in
+                try await db.select().columns("seq", "body").from("ledger_entries").where("action", .in, actions).where("time", .greaterThanOrEqual, from)
+                    .where("time", .lessThan, to).where("seq", .greaterThan, cursor).orderBy("seq").limit(page).all()
+                    .map { (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "body", as: String.self)) }
+            }
+            for (seq, body) in rows {
+                if let entry = LedgerEntry(canonical: body) { try visit(seq, entry) }
+            }
+            guard let last = rows.last, rows.count == page else { return }
+            after = last.0
+        }
+    }
+}

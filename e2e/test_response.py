@@ -1,0 +1,134 @@
+"""Breach response on live servers: the exposure scope for one process and window is exactly the
+cards paid through it then — nothing missing, nothing extra — per merchant, on PostgreSQL with
+two processes and on the SQLite default with one."""
+import json
+import os
+import tempfile
+import time
+
+import pytest
+import stripe
+
+from conftest import Server, make_database
+
+CARDS = {
+    "a": "4242424242424242", "b": "5555555555554444", "c": "378282246310005",
+    "d": "4000056655665556", "e": "3566002020360505",
+}
+
+
+def client(server, key):
+    return stripe.StripeClient(key, base_addresses={"api": server.base}, max_network_retries=0)
+
+
+def pay(server, publishable, secret, number):
+    method = client(server, publishable).v1.payment_methods.create(
+        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2033, "cvc": "4321" if number.startswith("37") else "321"}})
+    intent = client(server, secret).v1.payment_intents.create(
+        params={"amount": 1500, "currency": "jpy", "payment_method": method.id, "confirm": True})
+    assert intent.status == "succeeded"
+    return method.id, intent.id
+
+
+def scope(server, start, end, *filters):
+    result = server.cli("incident", "scope", "--from", str(start), "--to", str(end), *filters, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def read_cards(answer):
+    return {m["merchant"]: sorted(c["payment_method"] for c in m["read_in_clear"]) for m in answer["merchants"] if m["read_in_clear"]}
+
+
+@pytest.mark.skipif(not os.environ.get("KESSAI_E2E_PG_URL"), reason="needs PostgreSQL")
+def test_two_processes_scope_is_exact_per_instance_and_merchant():
+    url = make_database(os.environ["KESSAI_E2E_PG_URL"])
+    shared = tempfile.mkdtemp(prefix="kessai-scope-")
+    os.makedirs(os.path.join(shared, "a"))
+    os.makedirs(os.path.join(shared, "b"))
+    web1 = Server("postgres", os.path.join(shared, "a"), url, extra_args=("--instance", "web-1"))
+    web1.data_dir = os.path.join(shared, "data")
+    web1.start()
+    web2 = Server("postgres", os.path.join(shared, "b"), url, extra_args=("--instance", "web-2"))
+    web2.data_dir = web1.data_dir
+    try:
+        web2.start_existing()
+        second = json.loads(web1.cli("merchants", "create", "Second Shop", "--json").stdout)
+        shops = {"demo": (web1.publishable_key, web1.secret_key), "second": (second["publishable_key"], second["secret_key"])}
+        import re
+        demo_id = re.search(r"Demo merchant created: .* \((acct_\w+),", open(web1.out_path).read()).group(1)
+        before = int(time.time()) - 1
+        # A card paid before the window on web-1 must not count.
+        early, _ = pay(web1, *shops["demo"], CARDS["e"])
+        time.sleep(2)
+        start = int(time.time())
+        paid = {"web-1": {}, "web-2": {}}
+        plan = [("web-1", "demo", "a"), ("web-1", "demo", "b"), ("web-2", "demo", "c"), ("web-1", "second", "d"), ("web-2", "second", "a"),
+                ("web-2", "second", "d")]
+        servers = {"web-1": web1, "web-2": web2}
+        for instance, shop, card in plan:
+            method, _ = pay(servers[instance], *shops[shop], CARDS[card])
+            merchant = demo_id if shop == "demo" else second["id"]
+            paid[instance].setdefault(merchant, set()).add(method)
+        end = int(time.time()) + 1
+        time.sleep(2.5)  # sequenced and under a checkpoint
+        assert web1.cli("ledger", "checkpoint").returncode == 0
+        for instance in ("web-1", "web-2"):
+            answer = scope(web1, start, end, "--instance", instance)
+            assert answer["exact"] is True and answer["ledger"]["verified"] is True and answer["ledger"]["checkpoint"]["size"] > 0
+            expected = {m: sorted(p) for m, p in paid[instance].items()}
+            assert read_cards(answer) == expected, (instance, read_cards(answer), expected)
+            for merchant in answer["merchants"]:
+                for card in merchant["read_in_clear"]:
+                    assert all(r["instance"] == instance and r["purpose"] == "authorization" and r["payment_intent"].startswith("pi_") for r in card["reads"])
+                # Codes in reach: exactly what was tokenized through this process in the window.
+                mine = paid[instance].get(merchant["merchant"], set())
+                assert set(merchant["security_codes_in_reach"]) == mine, (instance, merchant)
+        # The two processes' lists are disjoint per merchant (each card token was paid through one).
+        one, two = read_cards(scope(web1, start, end, "--instance", "web-1")), read_cards(scope(web1, start, end, "--instance", "web-2"))
+        for merchant in set(one) & set(two):
+            assert not set(one[merchant]) & set(two[merchant])
+        # The early card is outside the window; a wider window on web-1 includes it.
+        assert early not in json.dumps(scope(web1, start, end, "--instance", "web-1"))
+        assert early in json.dumps(scope(web1, before, end, "--instance", "web-1"))
+        # CSV: one row per read, no card number anywhere.
+        csv = web1.cli("incident", "scope", "--from", str(start), "--to", str(end), "--instance", "web-1", "--csv").stdout
+        assert csv.splitlines()[0].startswith("merchant,payment_method,time") and len(csv.splitlines()) == 1 + 3
+        for number in CARDS.values():
+            assert number not in csv and number not in json.dumps(scope(web1, before, end))
+    finally:
+        assert web2.stop() == 0
+        assert web1.stop() == 0
+
+
+def test_single_process_scope_and_a_tampered_ledger(server):
+    start = int(time.time())
+    methods = {pay(server, server.publishable_key, server.secret_key, CARDS[c])[0] for c in ("a", "b")}
+    end = int(time.time()) + 1
+    time.sleep(2.5)
+    assert server.cli("ledger", "checkpoint").returncode == 0
+    answer = scope(server, start, end)
+    assert answer["exact"] is True
+    (merchant,) = answer["merchants"]
+    assert {c["payment_method"] for c in merchant["read_in_clear"]} == methods
+    assert set(merchant["security_codes_in_reach"]) == methods, "both codes were held by this process in the window"
+    assert merchant["ciphertext_only"]["count"] == 0
+    copy = scope(server, start, end, "--database-copy")
+    assert copy["hypotheses"]["personal_data"].startswith("the database files were taken")
+    # One ledger entry altered: the answer says so instead of being clean.
+    server.stop()
+    if server.database_url:
+        import subprocess
+        subprocess.run(["psql", server.database_url, "-qc", "UPDATE ledger_entries SET body = replace(body, 'authorization', 'authorisation') WHERE seq = (SELECT min(seq) FROM ledger_entries WHERE action = 'vault.decrypt')"], check=True)
+    else:
+        import sqlite3
+        db = sqlite3.connect(os.path.join(server.data_dir, "kessai.sqlite"))
+        db.execute("UPDATE ledger_entries SET body = replace(body, 'authorization', 'authorisation') WHERE seq = (SELECT min(seq) FROM ledger_entries WHERE action = 'vault.decrypt')")
+        db.commit()
+        db.close()
+    result = server.cli("incident", "scope", "--from", str(start), "--to", str(end), "--json")
+    assert result.returncode == 2
+    tampered = json.loads(result.stdout)
+    assert tampered["exact"] is False and tampered["ledger"]["verified"] is False and tampered["ledger"]["findings"]
+    assert "NOT EXACT" in tampered["statement"]
+    server.start_existing()
