@@ -135,7 +135,9 @@ let package = Package(
         ),
         .target(
             name: "Response",
-            dependencies: ["KessaiCore", "Storage", "Ledger", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "KessaiCore", "Storage", "Ledger", "Vault", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         // Writes Package.resolved into the Sentinel target at build time (`kessai sbom`).
@@ -161,7 +163,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring", "Webhooks", "Console", "Sentinel",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Operators", "Acquiring", "Webhooks", "Console", "Sentinel", "Response",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

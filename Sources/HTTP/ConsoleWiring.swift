@@ -1,17 +1,14 @@
 import Console
 import Crypto
+// Full Foundation: ISO 8601 parsing of the export window.
+import Foundation
 import Hummingbird
 import Ledger
 import Logging
+import Response
 import ServiceLifecycle
 import Vault
 import Webhooks
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 extension KessaiRequestContext: ConsoleRequestContext {}
 
@@ -20,10 +17,34 @@ extension Gateway {
     /// from the key source (an HMAC of a fixed label), so they are as safe as the API-key hashes.
     public func consoleServices() throws -> ConsoleServices {
         let sealKey = SymmetricKey(data: try keySource.mac(Data("kessai console authenticator seal v1".utf8), purpose: .apiKeyHash))
-        return ConsoleServices(
+        var services = ConsoleServices(
             database: database, ledger: ledger, clock: clock, failures: failures, sealer: SecretSealer(key: sealKey), merchants: merchants,
             payments: payments, webhookEndpoints: webhookEndpoints, publicURL: configuration.resolvedPublicURL,
             idleTimeout: configuration.consoleIdleTimeout)
+        let development = configuration.mode == .development
+        let publicOnly = configuration.webhooksPublicOnly
+        services.webhookEventTypes = EventsController.eventTypes.sorted()
+        services.webhookURLAcceptable = { WebhookEndpointsController.acceptable($0, development: development, publicAddressesOnly: publicOnly) }
+        let files = fileIntegrity()
+        services.rebaseline = { actor in try await files.baseline(actor: actor) }
+        let (database, ledger, vault) = (database, ledger, vault)
+        let publicKey = try keySource.checkpointPublicKey()
+        services.exportCards = { subject, approval, actor, source in
+            func millis(_ text: String?) -> Int64? {
+                guard let text else { return nil }
+                if let seconds = Int64(text) { return seconds * 1000 }
+                return ISO8601DateFormatter().date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
+            }
+            guard let from = millis(subject["from"]), let to = millis(subject["to"]), from < to else { throw CardExport.Failure.badFile }
+            let recipient = try CardExport.recipient(subject["recipient"] ?? "")
+            var query = ExposureScope.Query(from: from, to: to)
+            query.instance = subject["instance"]
+            let scope = try await ExposureScope(database: database, ledger: ledger, verifier: LedgerVerifier(database: database, publicKey: publicKey))
+                .compute(query)
+            return try await CardExport.make(
+                scope: scope, recipient: recipient, approval: approval, vault: vault, database: database, ledger: ledger, actor: actor, source: source)
+        }
+        return services
     }
 
     /// Which applications answer on the gateway's own port: both in development (unless the

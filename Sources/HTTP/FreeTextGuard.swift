@@ -41,8 +41,12 @@ enum FreeTextGuard {
     }
 
     /// Checks one header value Kessai keeps (the idempotency key).
+    /// A header Kessai keeps only as a keyed hash (`Idempotency-Key`) is refused when it *is* a
+    /// card number (digits, spaces and dashes only), not when a digit run inside it happens to
+    /// pass Luhn: the Stripe libraries send random UUIDs, whose hex groups can.
     static func check(header name: String, _ value: String) throws(CardNumberInFreeText) {
-        if CardNumberScan.containsCardNumber(value) { throw CardNumberInFreeText(parameter: name) }
+        let digitsOnly = !value.isEmpty && value.allSatisfy { $0.isASCII && ($0.isNumber || $0 == " " || $0 == "-") }
+        if digitsOnly && CardNumberScan.containsCardNumber(value) { throw CardNumberInFreeText(parameter: name) }
     }
 
     private static func check(_ value: FormValue, name: String, top: String, cardFields: Set<String>) throws(CardNumberInFreeText) {

@@ -97,16 +97,27 @@ struct WebhookEndpointsController: Sendable {
     /// An endpoint URL: absolute https (http too in development), and in production never a
     /// non-public address written literally (the name is checked again at every delivery).
     func url(_ url: String) throws -> String {
-        guard URLRule.accepts(url), let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil,
-            scheme == "https" || (scheme == "http" && development)
-        else {
+        guard Self.wellFormed(url, development: development) else {
             throw APIError.invalid(
                 "url", development ? "url must be an absolute http or https URL." : "url must be an absolute https URL.", code: "url_invalid")
         }
-        if publicAddressesOnly, let host = parsed.host, WebhookAddress.isRefusedOutright(host) {
+        if publicAddressesOnly, let host = URL(string: url)?.host, WebhookAddress.isRefusedOutright(host) {
             throw APIError.invalid("url", "url must point to a public internet address, not to this machine or a private network.", code: "url_invalid")
         }
         return url
+    }
+
+    /// An absolute https URL (http too in development) that ``URLRule`` accepts.
+    static func wellFormed(_ url: String, development: Bool) -> Bool {
+        guard URLRule.accepts(url), let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil else { return false }
+        return scheme == "https" || (scheme == "http" && development)
+    }
+
+    /// Whether a URL may be a webhook endpoint (the console asks the same question).
+    static func acceptable(_ url: String, development: Bool, publicAddressesOnly: Bool) -> Bool {
+        guard wellFormed(url, development: development) else { return false }
+        if publicAddressesOnly, let host = URL(string: url)?.host, WebhookAddress.isRefusedOutright(host) { return false }
+        return true
     }
 
     /// `enabled_events[]`: `*` or known event types, without repeats; nil when absent.

@@ -1,12 +1,16 @@
 import ArgumentParser
+import Crypto
+import Foundation
 import HTTP
 import KessaiCore
 import Ledger
 import Response
+import Sentinel
 
 struct IncidentResponseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "incident", abstract: "Breach response: which cards a suspect reached, from the verified ledger.", subcommands: [Scope.self])
+        commandName: "incident", abstract: "Breach response: which cards a suspect reached, from the verified ledger.",
+        subcommands: [Scope.self, Report.self, RecipientKey.self, OpenExport.self])
 
     struct Scope: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -64,5 +68,147 @@ struct IncidentResponseCommand: AsyncParsableCommand {
             }
             if !result.exact { throw ExitCode(2) }
         }
+    }
+}
+
+extension IncidentResponseCommand {
+    struct RecipientKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "recipient-key",
+            abstract: "Make a key pair for receiving the card brands' file: PREFIX.key (private, mode 0600) and PREFIX.pub (base64, give it to the operators).")
+        @Option(help: "Path prefix of the two files.") var out: String
+
+        func run() async throws {
+            let key = Curve25519.KeyAgreement.PrivateKey()
+            guard !FileManager.default.fileExists(atPath: out + ".key") else { throw ValidationError("\(out).key exists") }
+            FileManager.default.createFile(
+                atPath: out + ".key", contents: Data(key.rawRepresentation.base64EncodedString().utf8), attributes: [.posixPermissions: 0o600])
+            try Data(key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: URL(fileURLWithPath: out + ".pub"))
+            say("private key: \(out).key (keep it off Kessai's hosts)\npublic key:  \(out).pub\n\(key.publicKey.rawRepresentation.base64EncodedString())")
+        }
+    }
+
+    struct OpenExport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "open-export", abstract: "Open the card brands' file with the recipient's private key; prints its CSV.")
+        @Argument(help: "The sealed file (kessai-cards-….hpke.json).") var file: String
+        @Option(name: .customLong("private-key"), help: "The recipient's private key file (from recipient-key).") var privateKey: String
+
+        func run() async throws {
+            guard let sealed = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let text = FileManager.default.contents(atPath: privateKey).map({ String(decoding: $0, as: UTF8.self) }),
+                let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw)
+            else { throw ValidationError("\(privateKey) is not a recipient private key") }
+            do {
+                print(try CardExport.open(sealed, privateKey: key), terminator: "")
+            } catch CardExport.Failure.wrongKey {
+                throw ValidationError("this key does not open \(file)")
+            } catch {
+                throw ValidationError("\(file) is not a card export")
+            }
+        }
+    }
+}
+
+extension IncidentResponseCommand {
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Draft what people are told, from the scope: per merchant the affected payments (CSV, JSON) and the customer letter (Japanese, English); the report to the Personal Information Protection Commission (速報, 確報) with due dates; the incident's timeline. Writes files into --out."
+        )
+        @OptionGroup var options: GatewayOptions
+        @Option(help: "Start of the window (ISO 8601 or Unix seconds).") var from: String
+        @Option(help: "End of the window.") var to: String
+        @Option(help: "Only reads by this process.") var instance: String?
+        @Option(help: "The sentinel incident (inc_…): its detection time starts the due dates, its steps make the timeline.") var incident: String?
+        @Flag(name: .customLong("unauthorized-access"), help: "The leak came from unauthorized access (確報 due in 60 days instead of 30).")
+        var unauthorizedAccess = false
+        @Option(help: "The contact window printed in the letters.") var contact = "[お問い合わせ窓口 / contact: phone, hours, e-mail]"
+        @Option(help: "The folder to write into (created).") var out: String
+
+        func run() async throws {
+            guard let start = LedgerCommand.Query.time(from), let end = LedgerCommand.Query.time(to), start < end else {
+                throw ValidationError("--from and --to must be ISO 8601 times or Unix seconds, --from before --to")
+            }
+            var query = ExposureScope.Query(from: start, to: end)
+            query.instance = instance
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try await options.withGateway { gateway in
+                let verifier = LedgerVerifier(database: gateway.database, publicKey: try gateway.keySource.checkpointPublicKey())
+                let scope = try await ExposureScope(database: gateway.database, ledger: gateway.ledger, verifier: verifier).compute(query)
+                let payments = try await Notices.payments(scope, database: gateway.database)
+                let found = try await incident.asyncMap { try await gateway.incidents.find($0) } ?? nil
+                if let incident, found == nil { throw ValidationError("no incident \(incident)") }
+                let detected = found?.openedAt ?? Int64(Date().timeIntervalSince1970)
+                func write(_ text: String, _ name: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: out + "/" + name)) }
+                try write(ScopeReport.json(scope).serialized(), "scope.json")
+                var cards = 0
+                var codes = 0
+                var personal = 0
+                for merchant in scope.merchants {
+                    cards += merchant.readInClear.count
+                    codes += merchant.securityCodesInReach.count
+                    personal += merchant.personalData.count
+                    guard !merchant.readInClear.isEmpty else { continue }
+                    try FileManager.default.createDirectory(atPath: out + "/" + merchant.merchant, withIntermediateDirectories: true)
+                    let list = payments[merchant.merchant] ?? []
+                    try write(Notices.csv(list), "\(merchant.merchant)/affected-payments.csv")
+                    try write(Notices.json(list).serialized(), "\(merchant.merchant)/affected-payments.json")
+                    let name = try await gateway.merchants.find(merchant.merchant)?.name ?? merchant.merchant
+                    for japanese in [true, false] {
+                        try write(
+                            Notices.letter(
+                                merchant: name, from: start, to: end, cards: merchant.readInClear.count, codes: !merchant.securityCodesInReach.isEmpty,
+                                contact: contact, japanese: japanese), "\(merchant.merchant)/letter-\(japanese ? "ja" : "en").md")
+                    }
+                }
+                let withCards = scope.merchants.filter { !$0.readInClear.isEmpty }.count
+                for final in [false, true] {
+                    try write(
+                        Notices.commissionReport(
+                            final: final, detectedAt: detected, unauthorizedAccess: unauthorizedAccess, scope: scope, merchants: withCards, people: cards,
+                            codes: codes, personalData: personal), final ? "commission-final.md" : "commission-preliminary.md")
+                }
+                try write(try await Self.timeline(gateway: gateway, incident: found, scope: scope), "timeline.md")
+                say(
+                    "drafts in \(out): \(withCards) merchants, \(cards) cards read in clear, \(codes) security codes in reach\(scope.exact ? "" : " — NOT EXACT: the ledger did not verify")"
+                )
+            }
+        }
+
+        /// The incident from the ledger: first suspicious event, detection, each person's step,
+        /// containment, exports.
+        static func timeline(gateway: Gateway, incident: Incident?, scope: ExposureScope.Result) async throws -> String {
+            var lines = ["# Timeline (JST)", ""]
+            func at(_ millis: Int64) -> String {
+                Date(timeIntervalSince1970: TimeInterval(millis) / 1000 + 9 * 3600).ISO8601Format().replacingOccurrences(of: "Z", with: "")
+            }
+            let firstRead = scope.merchants.flatMap { $0.readInClear.values.flatMap { $0 } }.map(\.time).min()
+            if let firstRead { lines.append("- \(at(firstRead)) first card read in the scope's window") }
+            let entries = try await gateway.ledger.query(LedgerQuery(from: 0, to: Int64.max))
+            if let incident {
+                if let seq = incident.firstSeq, let first = entries.first(where: { $0.seq == seq }) {
+                    lines.append("- \(at(first.entry.time)) first suspicious event: \(first.entry.action) from \(first.entry.source ?? "-") (ledger #\(seq))")
+                }
+                lines.append("- \(at(incident.openedAt * 1000)) detected: \(incident.id) \(incident.kind) — \(incident.summary)")
+                for row in entries where row.entry.objects["incident"] == incident.id && row.entry.action != "incident.opened" {
+                    lines.append("- \(at(row.entry.time)) \(row.entry.action) by \(row.entry.actor.id): \(row.entry.objects["note"] ?? "")")
+                }
+            }
+            for row in entries where row.entry.action == "cards.exported" {
+                lines.append(
+                    "- \(at(row.entry.time)) card brands' file exported under \(row.entry.objects["approval"] ?? "-") (\(row.entry.objects["cards"] ?? "?") cards)"
+                )
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

@@ -82,6 +82,14 @@ struct FreeTextCardNumberTests {
                 #expect(try await api.post("/v1/payment_methods", key: shop.publishable, form: cardForm()).status == 200)
             }
             #expect(try await test.count("payment_intents") == 0)
+            // A UUID whose hex groups hold a Luhn-valid digit run (the Stripe libraries send random
+            // UUIDs) is an ordinary Idempotency-Key: it is kept only as its HMAC.
+            try await test.api { api in
+                let uuid = try await api.post(
+                    "/v1/payment_intents", key: shop.secret, form: [("amount", "1000"), ("currency", "jpy")],
+                    headers: ["Idempotency-Key": "c3a5e1f0-4242-4242-4242-424242424242"])
+                #expect(uuid.status == 200, "\(uuid.text)")
+            }
             #expect(try await test.count("checkout_sessions") == 0)
             #expect(try await test.count("webhook_endpoints") == 0)
             #expect(try await test.count("payment_methods") == 1)

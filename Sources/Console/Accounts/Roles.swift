@@ -13,7 +13,7 @@ public enum Permission: String, Sendable, CaseIterable {
     // Operator console
     case viewMerchants, manageMerchants, viewPayments, refund, viewLedger, manageOperators, approve, resendWebhooks, incidents
     // Merchant dashboard
-    case viewOwnPayments, refundOwn, manageKeys, viewWebhooks, resendOwnWebhooks, manageTeam
+    case viewOwnPayments, refundOwn, manageKeys, viewWebhooks, resendOwnWebhooks, manageOwnWebhooks, manageTeam
 }
 
 /// A role in one of the applications.
@@ -51,8 +51,8 @@ public enum ConsoleRole: String, Sendable, CaseIterable {
         case .security: [.viewMerchants, .viewLedger, .approve, .incidents]
         case .support: [.viewMerchants, .viewPayments, .refund, .resendWebhooks]
         case .viewer: [.viewMerchants, .viewPayments]
-        case .owner: [.viewOwnPayments, .refundOwn, .manageKeys, .viewWebhooks, .resendOwnWebhooks, .manageTeam]
-        case .developer: [.viewOwnPayments, .manageKeys, .viewWebhooks, .resendOwnWebhooks]
+        case .owner: [.viewOwnPayments, .refundOwn, .manageKeys, .viewWebhooks, .resendOwnWebhooks, .manageOwnWebhooks, .manageTeam]
+        case .developer: [.viewOwnPayments, .manageKeys, .viewWebhooks, .resendOwnWebhooks, .manageOwnWebhooks]
         case .analyst: [.viewOwnPayments, .refundOwn]
         case .viewOnly: [.viewOwnPayments]
         }

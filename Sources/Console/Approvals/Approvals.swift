@@ -24,6 +24,8 @@ public struct Approvals: Sendable {
         case promoteAdmin = "operator.promote_admin"
         /// Exporting the ledger's entries from the console.
         case exportLedger = "ledger.export"
+        /// The card brands' file: the exposed card numbers, sealed to the recipient's key.
+        case exportCards = "cards.export"
     }
 
     public struct Request: Sendable, Equatable {

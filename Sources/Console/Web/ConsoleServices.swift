@@ -7,6 +7,12 @@ public import Sentinel
 public import Storage
 public import Webhooks
 
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
 /// What a request context must offer the console: the peer's address (for the ledger and the
 /// per-source limits).
 public protocol ConsoleRequestContext: RequestContext {
@@ -32,6 +38,16 @@ public struct ConsoleServices: Sendable {
     public let secureCookies: Bool
     /// Where browsers reach the console (enrollment links point there).
     public let publicURL: String
+    /// The merchant API's rules for webhook endpoints, so the dashboard applies the same ones:
+    /// the event types, and whether a URL is acceptable.
+    public var webhookEventTypes: [String] = []
+    public var webhookURLAcceptable: @Sendable (String) -> Bool = { _ in false }
+    /// Takes a new file-integrity baseline (the console's step-up action after a deploy).
+    public var rebaseline: (@Sendable (LedgerActor) async throws -> Int)? = nil
+    /// Seals the cards a scope read in clear for the card brands (HPKE), once a second operator
+    /// approved: subject (`from`, `to` ISO 8601, `instance`, `recipient` base64 X25519), the
+    /// approval id, who, from where. Returns the file and how many cards it holds.
+    public var exportCards: (@Sendable ([String: String], String, LedgerActor, String?) async throws -> (Data, Int))? = nil
 
     public init(
         database: KessaiDatabase, ledger: Ledger, clock: any KessaiClock, failures: FailureRecorder, sealer: SecretSealer, merchants: MerchantStore,

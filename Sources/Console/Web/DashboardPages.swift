@@ -16,6 +16,7 @@ struct DashboardPages: Sendable {
         group.get("keys") { request, context in try await keys(request, context) }
         group.post("keys/roll") { request, context in try await rollKeys(request, context) }
         group.get("webhooks") { request, context in try await webhooks(request, context) }
+        group.post("webhooks") { request, context in try await createEndpoint(request, context) }
         group.get("webhooks/deliveries/:id") { request, context in try await delivery(request, context) }
         group.post("webhooks/deliveries/:id/resend") { request, context in try await resend(request, context) }
         group.get("team") { request, context in try await team(request, context) }
@@ -25,7 +26,8 @@ struct DashboardPages: Sendable {
     static let routes: [(method: String, path: String, permission: Permission?)] = [
         ("GET", "", .viewOwnPayments), ("GET", "payments/:id", .viewOwnPayments), ("POST", "payments/:id/refund", .refundOwn), ("GET", "keys", .manageKeys),
         ("POST", "keys/roll", .manageKeys), ("GET", "webhooks", .viewWebhooks),
-        ("GET", "webhooks/deliveries/:id", .viewWebhooks), ("POST", "webhooks/deliveries/:id/resend", .resendOwnWebhooks), ("GET", "team", .manageTeam),
+        ("GET", "webhooks/deliveries/:id", .viewWebhooks), ("POST", "webhooks", .manageOwnWebhooks),
+        ("POST", "webhooks/deliveries/:id/resend", .resendOwnWebhooks), ("GET", "team", .manageTeam),
         ("POST", "team", .manageTeam),
     ]
 
@@ -116,16 +118,27 @@ struct DashboardPages: Sendable {
         return try await keys(request, context) { $0.code(issued.secretKey.exposed, id: "new-secret-key", label: t("new_secret")) }
     }
 
-    func webhooks(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+    func webhooks(_ request: Request, _ context: some ConsoleRequestContext, extra: ((inout Page) -> Void)? = nil) async throws -> Response {
         let visit = try await site.visit(request, context, .dashboard, needs: .viewWebhooks)
         let t = visit.language
         let (endpoints, _) = try await services.webhookEndpoints.list(merchant: try merchant(visit), limit: 100)
         var page = Page(t("webhooks"))
+        extra?(&page)
         page.table(
             id: "endpoints", headers: [t("id"), t("url"), t("enabled_events"), t("status")],
             rows: endpoints.map {
                 (id: $0.id, link: nil, cells: [$0.id, $0.url, $0.enabledEvents.joined(separator: ", "), $0.enabled ? "enabled" : "disabled"])
             })
+        if visit.user.role.permissions.contains(.manageOwnWebhooks) {
+            page.heading(t("add_endpoint"))
+            page.form(
+                id: "create-endpoint", action: "/dashboard/webhooks", csrf: visit.csrf,
+                fields: [
+                    .init(name: "url", label: t("url"), type: "url", maxLength: 2048),
+                    .init(name: "events", label: t("enabled_events_hint"), value: "*", maxLength: 1000),
+                    .init(name: "description", label: t("description"), required: false, maxLength: 200),
+                ], submit: t("create"), submitID: "create-endpoint-submit")
+        }
         page.heading(t("recent_deliveries"))
         let deliveries = try await services.webhookDeliveries.list(merchant: try merchant(visit), failingOnly: false, limit: 50)
         WebhookPages(site: site).table(deliveries, base: "/dashboard/webhooks/deliveries", t)(&page)
@@ -166,5 +179,26 @@ struct DashboardPages: Sendable {
         } catch let error as ConsoleError {
             return try await team(request, context) { $0.error(t(OperatorPages.message(error))) }
         }
+    }
+}
+
+extension DashboardPages {
+    /// A new webhook endpoint for the merchant, under the merchant API's rules; its signing
+    /// secret is shown once.
+    func createEndpoint(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageOwnWebhooks)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        let url = try form.text("url", maximum: 2048)
+        guard services.webhookURLAcceptable(url) else { return try await webhooks(request, context) { $0.error(t("invalid_url")) } }
+        let events = (form.fields["events"] ?? "*").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !events.isEmpty, events.count <= 20, Set(events).count == events.count,
+            events.allSatisfy({ $0 == "*" || services.webhookEventTypes.contains($0) })
+        else { return try await webhooks(request, context) { $0.error(t("invalid_events")) } }
+        let description = form.fields["description"].map { String($0.prefix(200)) }.flatMap { $0.isEmpty ? nil : $0 }
+        let (endpoint, secret) = try await services.webhookEndpoints.create(
+            merchant: try merchant(visit), livemode: false, url: url, events: events, description: description)
+        try await site.audit(visit, "dashboard.webhook_endpoint.created", ["webhook_endpoint": endpoint.id])
+        return try await webhooks(request, context) { $0.code(secret, id: "new-webhook-secret", label: t("endpoint_secret")) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import KessaiCore
 import Sentinel
@@ -38,6 +39,24 @@ extension OperatorPages {
                     )
                 }))
         page.link(all ? t("incidents") : "\(t("incidents")) (\(t("resolve")))", href: all ? "/console/incidents" : "/console/incidents?all=1", id: "toggle")
+        if services.exportCards != nil {
+            page.heading(t("export_cards"))
+            page.paragraph(t("export_cards_help"))
+            page.form(
+                id: "export-cards", action: "/console/exports/cards", csrf: visit.csrf,
+                fields: [
+                    .init(name: "from", label: t("from_iso"), maxLength: 40), .init(name: "to", label: t("to_iso"), maxLength: 40),
+                    .init(name: "instance", label: t("instance_optional"), required: false, maxLength: 100),
+                    .init(name: "recipient", label: t("recipient_key"), maxLength: 100),
+                ] + ConsoleSite.stepUpFields(t), submit: t("export_cards"), submitID: "export-cards-submit")
+        }
+        if services.rebaseline != nil {
+            page.heading(t("rebaseline"))
+            page.paragraph(t("step_up"))
+            page.form(
+                id: "rebaseline", action: "/console/files/baseline", csrf: visit.csrf, fields: ConsoleSite.stepUpFields(t), submit: t("rebaseline"),
+                submitID: "rebaseline-submit")
+        }
         return site.render(page, visit)
     }
 
@@ -66,5 +85,43 @@ extension OperatorPages {
         } catch is IncidentStore.Refusal {
             return try await incidents(request, context, error: t("incident_refused"))
         }
+    }
+}
+
+extension OperatorPages {
+    /// A new file-integrity baseline after a deploy: step-up, then the baseline (a ledger entry
+    /// naming the operator).
+    func rebaseline(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .incidents)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        guard let rebaseline = services.rebaseline else { throw PageError.notFound }
+        guard try await site.stepUp(visit, form, action: "sentinel.baseline") else { return try await incidents(request, context, error: t("step_up_refused")) }
+        let files = try await rebaseline(visit.actor)
+        return try await incidents(request, context, notice: "\(t("rebaselined")): \(files)")
+    }
+}
+
+extension OperatorPages {
+    /// Asks for the card brands' file (step-up); a second operator approves and receives it.
+    func requestCardExport(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .incidents)
+        let form = try await site.form(request, context, session: visit.session)
+        let t = visit.language
+        let from = try form.text("from", maximum: 40)
+        let to = try form.text("to", maximum: 40)
+        let recipient = try form.text("recipient", maximum: 100)
+        guard ISO8601DateFormatter().date(from: from) != nil || Int64(from) != nil, ISO8601DateFormatter().date(from: to) != nil || Int64(to) != nil,
+            Data(base64Encoded: recipient)?.count == 32
+        else { throw PageError.badForm }
+        guard try await site.stepUp(visit, form, action: Approvals.Action.exportCards.rawValue) else {
+            return try await incidents(request, context, error: t("step_up_refused"))
+        }
+        var subject = ["from": from, "to": to, "recipient": recipient]
+        if let instance = form.fields["instance"]?.trimmingCharacters(in: .whitespaces), !instance.isEmpty {
+            subject["instance"] = String(instance.prefix(100))
+        }
+        _ = try await services.approvals.request(.exportCards, subject: subject, by: visit.user, source: visit.source)
+        return try await incidents(request, context, notice: t("export_cards_requested"))
     }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import KessaiCore
 import Merchants
@@ -123,9 +124,10 @@ extension OperatorPages {
             return try await approvals(request, context) { $0.error(t("not_pending")) }
         }
         // Operator actions need an admin to approve them; key rolls and exports, admin or security.
-        if ![.rollMerchantKeys, .exportLedger].contains(pending.action) && !visit.user.role.permissions.contains(.manageOperators) {
+        if ![.rollMerchantKeys, .exportLedger, .exportCards].contains(pending.action) && !visit.user.role.permissions.contains(.manageOperators) {
             throw PageError.forbidden
         }
+        if pending.action == .exportCards && !visit.user.role.permissions.contains(.incidents) { throw PageError.forbidden }
         guard pending.requestedBy != visit.user.id else { return try await approvals(request, context) { $0.error(t("own_request")) } }
         guard try await site.stepUp(visit, form, action: "approve \(pending.action.rawValue)") else {
             return try await approvals(request, context) { $0.error(t("step_up_refused")) }
@@ -157,6 +159,16 @@ extension OperatorPages {
         case .promoteAdmin:
             try await services.accounts.changeRole(approved.subject["user"] ?? "", to: .admin, actor: visit.actor, source: visit.source)
             return try await approvals(request, context) { $0.notice(t("approved")) }
+        case .exportCards:
+            guard let export = services.exportCards else { throw PageError.notFound }
+            let (file, count) = try await export(approved.subject, approved.id, visit.actor, visit.source)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/json", .contentDisposition: "attachment; filename=\"kessai-cards-\(approved.id).hpke.json\"",
+                    .cacheControl: "no-store", HTTPField.Name("Kessai-Cards")!: String(count),
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: file)))
         case .exportLedger:
             return try await LedgerExport.response(site: site, visit: visit, days: Int(approved.subject["days"] ?? "") ?? 7)
         case .rollMerchantKeys:

@@ -37,6 +37,8 @@ struct OperatorPages: Sendable {
         group.get("approvals") { request, context in try await approvals(request, context) }
         group.get("incidents") { request, context in try await incidents(request, context) }
         group.post("incidents/:id/:step") { request, context in try await incidentStep(request, context) }
+        group.post("files/baseline") { request, context in try await rebaseline(request, context) }
+        group.post("exports/cards") { request, context in try await requestCardExport(request, context) }
         group.post("approvals/:id/approve") { request, context in try await approve(request, context) }
     }
 
@@ -51,7 +53,8 @@ struct OperatorPages: Sendable {
         ("POST", "operators/:id/reset-mfa", .manageOperators),
         ("POST", "operators/:id/role", .manageOperators), ("POST", "ledger/export", .viewLedger), ("GET", "approvals", .approve),
         ("GET", "incidents", .incidents),
-        ("POST", "incidents/:id/acknowledge", .incidents), ("POST", "incidents/:id/resolve", .incidents),
+        ("POST", "incidents/:id/acknowledge", .incidents), ("POST", "incidents/:id/resolve", .incidents), ("POST", "files/baseline", .incidents),
+        ("POST", "exports/cards", .incidents),
         ("POST", "approvals/:id/approve", .approve),
     ]
 

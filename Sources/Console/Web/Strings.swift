@@ -163,6 +163,24 @@ enum Language: String, Sendable {
         "incident_step_done": ("記録しました。", "Recorded."),
         "incident_second": ("重大度 high のインシデントは、別のオペレーターが解決を確定します。", "A high incident is resolved when a second operator confirms."),
         "incident_refused": ("この操作はできません (メモが空、または手順の順序が違います)。", "Not possible: the note is empty or the step is out of order."),
+        "add_endpoint": ("エンドポイントを追加", "Add an endpoint"),
+        "enabled_events_hint": ("イベント (* またはカンマ区切り)", "Events (* or comma-separated)"),
+        "description": ("説明", "Description"),
+        "endpoint_secret": ("署名シークレット (この一度だけ表示されます)", "Signing secret (shown this once)"),
+        "invalid_url": ("URL は https の絶対 URL にしてください (公開アドレスのみ)。", "Use an absolute https URL of a public address."),
+        "invalid_events": ("イベントは * または既知のイベント種別を指定してください。", "Use * or known event types, such as payment_intent.succeeded."),
+        "rebaseline": ("デプロイ後のファイル基準を取り直す", "Take a new file baseline after a deploy"),
+        "rebaselined": ("ファイル基準を取り直しました", "New file baseline taken"),
+        "export_cards": ("カードブランド向けファイルを申請", "Request the card brands' file"),
+        "export_cards_help": (
+            "期間内に読み出されたカード番号を、受領者の公開鍵 (X25519, base64) で暗号化して書き出します。別のオペレーターの承認が必要です。",
+            "The card numbers read in clear in the window, sealed to the recipient's public key (X25519, base64). A second operator must approve."
+        ),
+        "from_iso": ("開始 (ISO 8601)", "From (ISO 8601)"),
+        "to_iso": ("終了 (ISO 8601)", "To (ISO 8601)"),
+        "instance_optional": ("プロセス名 (任意)", "Process (optional)"),
+        "recipient_key": ("受領者の公開鍵 (base64)", "Recipient's public key (base64)"),
+        "export_cards_requested": ("申請しました。別のオペレーターが承認すると、承認者が暗号化ファイルを受け取ります。", "Requested: the operator who approves receives the sealed file."),
         "requested_refund_reasons": ("duplicate / fraudulent / requested_by_customer", "duplicate / fraudulent / requested_by_customer"),
     ]
 }
