@@ -132,3 +132,68 @@ def test_single_process_scope_and_a_tampered_ledger(server):
     assert tampered["exact"] is False and tampered["ledger"]["verified"] is False and tampered["ledger"]["findings"]
     assert "NOT EXACT" in tampered["statement"]
     server.start_existing()
+
+
+def test_card_brands_file_needs_two_operators_and_opens_only_with_the_key(server, tmp_path):
+    from test_console import PASSWORD, create_operator, enroll, login
+
+    start = int(time.time()) - 1
+    methods = {pay(server, server.publishable_key, server.secret_key, CARDS[c])[0] for c in ("a", "c")}
+    end = int(time.time()) + 1
+    time.sleep(2.5)
+    import subprocess
+
+    def bare(*args):  # commands that open no database
+        return subprocess.run([server.binary, *args], capture_output=True, text=True, timeout=60)
+
+    keys = bare("incident", "recipient-key", "--out", str(tmp_path / "brand"))
+    assert keys.returncode == 0
+    public = (tmp_path / "brand.pub").read_text().strip()
+
+    phone_a, codes_a = enroll(server, create_operator(server, "sec.a@example.com", "security"))
+    phone_b, codes_b = enroll(server, create_operator(server, "sec.b@example.com", "security"))
+    a = login(server, "/console", "sec.a@example.com", PASSWORD, codes_a[0])
+    b = login(server, "/console", "sec.b@example.com", PASSWORD, codes_b[0])
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    page = a.get("/console/incidents")
+    asked = a.submit(page, "export-cards", {"from": iso(start), "to": iso(end), "recipient": public, "password": PASSWORD, "code": phone_a.current()})
+    assert asked.status == 200 and asked.by_id("notice") is not None, asked.text[:1500]
+    # Nothing leaves before a second operator approves; the requester cannot approve.
+    approvals = a.get("/console/approvals")
+    (request_id, row), = approvals.rows("approvals").items()
+    mine = a.submit(approvals, next(iter(row.all("form", "approve-form"))), {"password": PASSWORD, "code": phone_a.current()})
+    assert mine.by_id("error") is not None and "ciphertext" not in mine.text
+    theirs = b.get("/console/approvals")
+    form = next(iter(theirs.rows("approvals")[request_id].all("form", "approve-form")))
+    download = b.submit(theirs, form, {"password": PASSWORD, "code": phone_b.current()})
+    assert download.status == 200 and "attachment" in (download.headers.get("Content-Disposition") or ""), download.text[:500]
+    sealed = tmp_path / "cards.hpke.json"
+    sealed.write_text(download.text)
+    for number in CARDS.values():
+        assert number not in download.text
+    opened = bare("incident", "open-export", str(sealed), "--private-key", str(tmp_path / "brand.key"))
+    assert opened.returncode == 0, opened.stderr
+    rows = [line.split(",") for line in opened.stdout.strip().splitlines()[1:]]
+    assert {r[1] for r in rows} == methods and {r[2] for r in rows} == {CARDS["a"], CARDS["c"]}
+    other = bare("incident", "recipient-key", "--out", str(tmp_path / "other"))
+    assert other.returncode == 0
+    wrong = bare("incident", "open-export", str(sealed), "--private-key", str(tmp_path / "other.key"))
+    assert wrong.returncode != 0 and "does not open" in wrong.stderr
+    exported = json.loads(server.cli("ledger", "query", "--from", "0", "--to", "9999999999", "--action", "cards.exported", "--json").stdout)
+    assert len(exported) == 1
+
+    # The drafts: letters in both languages, the Commission report with due dates, the lists.
+    out = tmp_path / "drafts"
+    report = server.cli("incident", "report", "--from", str(start), "--to", str(end), "--unauthorized-access", "--out", str(out))
+    assert report.returncode == 0, report.stderr
+    merchant_dir = next(p for p in out.iterdir() if p.is_dir())
+    assert "クレジットカード" in (merchant_dir / "letter-ja.md").read_text() and "card issuer" in (merchant_dir / "letter-en.md").read_text()
+    listed = json.loads((merchant_dir / "affected-payments.json").read_text())
+    assert {p["last4"] for p in listed} == {CARDS["a"][-4:], CARDS["c"][-4:]}
+    preliminary, final = (out / "commission-preliminary.md").read_text(), (out / "commission-final.md").read_text()
+    for item in ("(1) 概要", "(2) 漏えい等が発生し", "(3) 漏えい等が発生し", "(4) 原因", "(5) 二次被害", "(6) 本人への対応", "(7) 公表", "(8) 再発防止", "(9) その他"):
+        assert item in preliminary and item in final
+    assert "速報" in preliminary and "確報: 知った日から60日以内" in final
+    everything = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    for number in CARDS.values():
+        assert number not in everything
