@@ -882,3 +882,39 @@ def test_bad_input_never_500(server):
     # Still up, and the session still works.
     assert admin.get("/console").status == 200
     assert urllib.request.urlopen(server.base + "/ready", timeout=10).status == 200
+
+
+def test_day_to_day_pages_origins_endpoints_search_and_suspension(server):
+    """A developer adds an embedding origin and a webhook endpoint from the dashboard; an operator
+    finds a payment by brand and day, and suspends the merchant: its key is refused until resumed."""
+    merchant = demo_merchant(server)
+    visa = pay(server, "4242424242424242", "847", 2500)
+    master = pay(server, "5555555555554444", "563", 2600)
+    phone, codes = enroll(server, create_user(server, "dev.hana@example.com", merchant, "developer"))
+    dev = login(server, "/dashboard", "dev.hana@example.com", PASSWORD, codes[0], client=Client(server, "kessai_dashboard"))
+    page = dev.get("/dashboard/origins")
+    added = dev.submit(page, "add-origin", {"origin": "https://shop.example"})
+    assert added.status == 200 and added.by_id("notice") is not None and "https://shop.example" in added.text
+    bad = dev.submit(dev.get("/dashboard/origins"), "add-origin", {"origin": "javascript:alert(1)"})
+    assert bad.status == 200 and bad.by_id("error") is not None
+    hooks = dev.get("/dashboard/webhooks")
+    made = dev.submit(hooks, "create-endpoint", {"url": "https://hooks.shop.example/kessai", "events": "payment_intent.succeeded, charge.refunded"})
+    assert made.status == 200 and made.text_of("new-webhook-secret").startswith("whsec_"), made.text[:1500]
+    refused = dev.submit(dev.get("/dashboard/webhooks"), "create-endpoint", {"url": "https://hooks.shop.example/x", "events": "not.an.event"})
+    assert refused.by_id("error") is not None
+    endpoints = stripe.WebhookEndpoint.list(api_key=server.secret_key).data
+    assert [e.url for e in endpoints] == ["https://hooks.shop.example/kessai"]
+
+    phone_a, codes_a = enroll(server, create_operator(server, "ops.ren@example.com", "admin"))
+    admin = login(server, "/console", "ops.ren@example.com", PASSWORD, codes_a[0])
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
+    found = admin.get(f"/console/payments?brand=mastercard&from={today}&to={today}")
+    assert found.status == 200 and set(found.rows("payments")) == {master.id}, found.text[:1500]
+    assert set(admin.get("/console/payments?amount=2500").rows("payments")) == {visa.id}
+    detail = admin.get(f"/console/merchants/{merchant}")
+    suspended = admin.submit(detail, "suspend")
+    assert suspended.status == 200 and suspended.by_id("notice") is not None
+    with pytest.raises(stripe.PermissionError):
+        stripe.PaymentIntent.list(limit=1, api_key=server.secret_key)
+    admin.submit(admin.get(f"/console/merchants/{merchant}"), "resume")
+    assert stripe.PaymentIntent.list(limit=1, api_key=server.secret_key).data

@@ -28,6 +28,17 @@ extension Gateway {
         let files = fileIntegrity()
         services.rebaseline = { actor in try await files.baseline(actor: actor) }
         let (database, ledger, vault) = (database, ledger, vault)
+        let origins = EmbeddingOrigins(database: database, ledger: ledger, clock: clock)
+        services.embeddingOrigins = EmbeddingOriginsAccess(
+            list: { merchant in try await origins.list(merchant).map { ($0.id, $0.origin) } },
+            add: { merchant, text, actor, source in
+                guard let origin = EmbeddingOrigins.normalize(text), try await origins.list(merchant).count < EmbeddingOrigins.maximumPerMerchant else {
+                    return false
+                }
+                _ = try await origins.add(origin, merchant: merchant, context: AccessContext(actor: actor, source: source))
+                return true
+            },
+            remove: { merchant, id, actor, source in try await origins.remove(id, merchant: merchant, context: AccessContext(actor: actor, source: source)) })
         let publicKey = try keySource.checkpointPublicKey()
         services.exportCards = { subject, approval, actor, source in
             func millis(_ text: String?) -> Int64? {

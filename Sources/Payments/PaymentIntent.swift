@@ -13,7 +13,7 @@ public import Foundation
 ///         → requires_capture (manual capture) → succeeded
 ///     any state before succeeded → canceled; a decline → requires_payment_method
 public struct PaymentIntent: Sendable, Equatable {
-    public enum Status: String, Sendable, Codable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
         case requiresPaymentMethod = "requires_payment_method"
         case requiresConfirmation = "requires_confirmation"
         case requiresAction = "requires_action"

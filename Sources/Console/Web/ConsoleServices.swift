@@ -47,6 +47,9 @@ public struct ConsoleServices: Sendable {
     /// Seals the cards a scope read in clear for the card brands (HPKE), once a second operator
     /// approved: subject (`from`, `to` ISO 8601, `instance`, `recipient` base64 X25519), the
     /// approval id, who, from where. Returns the file and how many cards it holds.
+    /// The merchant's embedding origins (the pages allowed to frame the card fields), through the
+    /// merchant API's own store and rules.
+    public var embeddingOrigins: EmbeddingOriginsAccess? = nil
     public var exportCards: (@Sendable ([String: String], String, LedgerActor, String?) async throws -> (Data, Int))? = nil
 
     public init(
@@ -73,5 +76,23 @@ public struct ConsoleServices: Sendable {
     /// The enrollment link for a token.
     public func enrollmentURL(_ app: ConsoleApp, token: Secret<String>) -> String {
         "\(publicURL)\(app.basePath)/enroll/\(token.exposed)"
+    }
+}
+
+/// What the dashboard may do with a merchant's embedding origins.
+public struct EmbeddingOriginsAccess: Sendable {
+    public var list: @Sendable (MerchantID) async throws -> [(id: String, origin: String)]
+    /// `false` when the text is not an origin (or the merchant has the most it may).
+    public var add: @Sendable (MerchantID, String, LedgerActor, String?) async throws -> Bool
+    public var remove: @Sendable (MerchantID, String, LedgerActor, String?) async throws -> Bool
+
+    public init(
+        list: @escaping @Sendable (MerchantID) async throws -> [(id: String, origin: String)],
+        add: @escaping @Sendable (MerchantID, String, LedgerActor, String?) async throws -> Bool,
+        remove: @escaping @Sendable (MerchantID, String, LedgerActor, String?) async throws -> Bool
+    ) {
+        self.list = list
+        self.add = add
+        self.remove = remove
     }
 }

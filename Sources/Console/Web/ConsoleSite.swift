@@ -105,7 +105,10 @@ public struct ConsoleSite: Sendable {
             return links
         case .dashboard:
             var links = [(t("payments"), "/dashboard")]
-            if permissions.contains(.manageKeys) { links.append((t("keys"), "/dashboard/keys")) }
+            if permissions.contains(.manageKeys) {
+                links.append((t("keys"), "/dashboard/keys"))
+                links.append((t("origins"), "/dashboard/origins"))
+            }
             if permissions.contains(.viewWebhooks) { links.append((t("webhooks"), "/dashboard/webhooks")) }
             if permissions.contains(.manageTeam) { links.append((t("team"), "/dashboard/team")) }
             return links

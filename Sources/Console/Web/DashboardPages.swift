@@ -17,6 +17,9 @@ struct DashboardPages: Sendable {
         group.post("keys/roll") { request, context in try await rollKeys(request, context) }
         group.get("webhooks") { request, context in try await webhooks(request, context) }
         group.post("webhooks") { request, context in try await createEndpoint(request, context) }
+        group.get("origins") { request, context in try await origins(request, context) }
+        group.post("origins") { request, context in try await addOrigin(request, context) }
+        group.post("origins/:id/remove") { request, context in try await removeOrigin(request, context) }
         group.get("webhooks/deliveries/:id") { request, context in try await delivery(request, context) }
         group.post("webhooks/deliveries/:id/resend") { request, context in try await resend(request, context) }
         group.get("team") { request, context in try await team(request, context) }
@@ -27,6 +30,7 @@ struct DashboardPages: Sendable {
         ("GET", "", .viewOwnPayments), ("GET", "payments/:id", .viewOwnPayments), ("POST", "payments/:id/refund", .refundOwn), ("GET", "keys", .manageKeys),
         ("POST", "keys/roll", .manageKeys), ("GET", "webhooks", .viewWebhooks),
         ("GET", "webhooks/deliveries/:id", .viewWebhooks), ("POST", "webhooks", .manageOwnWebhooks),
+        ("GET", "origins", .manageKeys), ("POST", "origins", .manageKeys), ("POST", "origins/:id/remove", .manageKeys),
         ("POST", "webhooks/deliveries/:id/resend", .resendOwnWebhooks), ("GET", "team", .manageTeam),
         ("POST", "team", .manageTeam),
     ]
@@ -200,5 +204,53 @@ extension DashboardPages {
             merchant: try merchant(visit), livemode: false, url: url, events: events, description: description)
         try await site.audit(visit, "dashboard.webhook_endpoint.created", ["webhook_endpoint": endpoint.id])
         return try await webhooks(request, context) { $0.code(secret, id: "new-webhook-secret", label: t("endpoint_secret")) }
+    }
+}
+
+extension DashboardPages {
+    /// The pages allowed to frame the card fields (kessai.js), as the merchant API's
+    /// `/v1/embedding_origins` keeps them.
+    func origins(_ request: Request, _ context: some ConsoleRequestContext, extra: ((inout Page) -> Void)? = nil) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageKeys)
+        guard let access = services.embeddingOrigins else { throw PageError.notFound }
+        let t = visit.language
+        var page = Page(t("origins"))
+        extra?(&page)
+        let listed = try await access.list(try merchant(visit))
+        page.table(
+            id: "origins", headers: [t("origin")], rows: listed.map { (id: $0.id, link: nil, cells: [$0.origin]) },
+            rowForms: Dictionary(
+                uniqueKeysWithValues: listed.map {
+                    (
+                        $0.id,
+                        Page.form(
+                            id: "remove-\($0.id)", action: "/dashboard/origins/\($0.id)/remove", csrf: visit.csrf, fields: [], submit: t("remove"),
+                            submitID: "remove", formClass: "remove-form")
+                    )
+                }))
+        page.form(
+            id: "add-origin", action: "/dashboard/origins", csrf: visit.csrf, fields: [.init(name: "origin", label: t("origin"), maxLength: 200)],
+            submit: t("add"), submitID: "add-origin-submit")
+        return site.render(page, visit)
+    }
+
+    func addOrigin(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageKeys)
+        let form = try await site.form(request, context, session: visit.session)
+        guard let access = services.embeddingOrigins else { throw PageError.notFound }
+        let t = visit.language
+        guard try await access.add(try merchant(visit), try form.text("origin", maximum: 200), visit.actor, visit.source) else {
+            return try await origins(request, context) { $0.error(t("invalid_origin")) }
+        }
+        return try await origins(request, context) { $0.notice(t("origin_added")) }
+    }
+
+    func removeOrigin(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
+        let visit = try await site.visit(request, context, .dashboard, needs: .manageKeys)
+        _ = try await site.form(request, context, session: visit.session)
+        guard let access = services.embeddingOrigins, let id = context.parameters.get("id"), id.utf8.count <= 64,
+            try await access.remove(try merchant(visit), id, visit.actor, visit.source)
+        else { throw PageError.notFound }
+        return try await origins(request, context) { $0.notice(visit.language("origin_removed")) }
     }
 }

@@ -131,7 +131,7 @@ struct OperatorPages: Sendable {
     ) async throws -> Response {
         let visit = try await site.visit(request, context, .console, needs: .viewMerchants)
         let t = visit.language
-        guard let found = try await services.merchants.find(try id(context)), found.id.rawValue.hasPrefix("mch_") else { throw PageError.notFound }
+        guard let found = try await services.merchants.find(try id(context)) else { throw PageError.notFound }
         var page = Page(found.name)
         if let notice { page.notice(notice) }
         extra?(&page)

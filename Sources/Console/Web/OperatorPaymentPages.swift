@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import KessaiCore
 import Ledger
@@ -9,12 +10,36 @@ extension OperatorPages {
         let t = visit.language
         let query = String((request.uri.queryParameters.get("q") ?? "").prefix(64)).trimmingCharacters(in: .whitespaces)
         if CardNumberScan.containsCardNumber(query) { throw PageError.cardNumber }
-        let status = request.uri.queryParameters.get("status").flatMap { PaymentIntent.Status(rawValue: $0) }?.rawValue
-        let rows = try await search.search(query, status: status, merchant: nil)
-        try await site.audit(visit, "console.payments.searched", ["query": query.isEmpty ? "-" : query, "results": String(rows.count)])
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String? {
+            guard let text = parameters.get(name)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return String(text.prefix(40))
+        }
+        let status = value("status").flatMap { PaymentIntent.Status(rawValue: $0) }?.rawValue
+        var filters = PaymentSearch.Filters()
+        filters.brand = value("brand").flatMap { CardBrand(rawValue: $0) }?.rawValue
+        filters.amount = value("amount").flatMap { Int64($0) }
+        filters.from = value("from").flatMap(Self.day)
+        filters.to = value("to").flatMap(Self.day).map { $0 + 86_400 }
+        let rows = try await search.search(query, status: status, merchant: nil, filters: filters)
+        try await site.audit(
+            visit, "console.payments.searched",
+            [
+                "query": query.isEmpty ? "-" : query, "results": String(rows.count),
+                "filters": [status, filters.brand, value("amount"), value("from"), value("to")]
+                    .map { $0 ?? "-" }.joined(separator: " "),
+            ])
         var page = Page(t("payments"))
         page.form(
-            id: "search", action: "/console/payments", csrf: "", fields: [.init(name: "q", label: t("query"), value: query, required: false, maxLength: 64)],
+            id: "search", action: "/console/payments", csrf: "",
+            fields: [
+                .init(name: "q", label: t("query"), value: query, required: false, maxLength: 64),
+                .init(name: "status", label: t("status"), value: status ?? "", options: [""] + PaymentIntent.Status.allCases.map(\.rawValue)),
+                .init(name: "brand", label: t("card"), value: filters.brand ?? "", options: [""] + CardBrand.allCases.map(\.rawValue)),
+                .init(name: "amount", label: t("amount"), value: value("amount"), required: false, maxLength: 12),
+                .init(name: "from", label: t("from_day"), type: "date", value: value("from"), required: false, maxLength: 10),
+                .init(name: "to", label: t("to_day"), type: "date", value: value("to"), required: false, maxLength: 10),
+            ],
             submit: t("search"), method: "get")
         page.table(
             id: "payments", headers: [t("id"), t("merchant"), t("amount"), t("status"), t("card"), t("created")],
@@ -28,6 +53,15 @@ extension OperatorPages {
                 )
             })
         return site.render(page, visit)
+    }
+
+    /// A day (`YYYY-MM-DD`, JST) as the Unix time it begins.
+    static func day(_ text: String) -> Int64? {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, (2000...2100).contains(parts[0]), (1...12).contains(parts[1]), (1...31).contains(parts[2]),
+            let date = ISO8601DateFormatter().date(from: String(format: "%04d-%02d-%02dT00:00:00+09:00", parts[0], parts[1], parts[2]))
+        else { return nil }
+        return Int64(date.timeIntervalSince1970)
     }
 
     func payment(_ request: Request, _ context: some ConsoleRequestContext, notice: String? = nil, error: String? = nil) async throws -> Response {
@@ -77,11 +111,16 @@ extension OperatorPages {
         let action = filter("action")
         let actor = filter("actor")
         let merchant = filter("merchant")
-        if [action, actor, merchant].contains(where: { $0.map(CardNumberScan.containsCardNumber) ?? false }) { throw PageError.cardNumber }
+        let token = filter("token")
+        if [action, actor, merchant, token].contains(where: { $0.map(CardNumberScan.containsCardNumber) ?? false }) { throw PageError.cardNumber }
         let now = Int64(services.clock.now().timeIntervalSince1970 * 1000)
-        var query = LedgerQuery(from: now - 7 * 86_400_000, to: now + 60_000, action: action, actorID: actor, merchant: merchant)
+        let from = filter("from").flatMap(Self.day).map { $0 * 1000 } ?? now - 7 * 86_400_000
+        let to = filter("to").flatMap(Self.day).map { ($0 + 86_400) * 1000 } ?? now + 60_000
+        var query = LedgerQuery(from: from, to: to, action: action, actorID: actor, merchant: merchant, token: token)
         query.limit = 200
-        try await site.audit(visit, "console.ledger.viewed", ["action": action ?? "*", "actor": actor ?? "*", "filter_merchant": merchant ?? "*"])
+        try await site.audit(
+            visit, "console.ledger.viewed",
+            ["action": action ?? "*", "actor": actor ?? "*", "filter_merchant": merchant ?? "*", "filter_token": token ?? "*", "window": "\(from)-\(to)"])
         let rows = try await services.ledger.query(query)
         let head = try await services.ledger.head()
         var page = Page(t("ledger"))
@@ -96,6 +135,9 @@ extension OperatorPages {
                 .init(name: "action", label: t("action"), value: action, required: false, maxLength: 128),
                 .init(name: "actor", label: t("actor"), value: actor, required: false, maxLength: 128),
                 .init(name: "merchant", label: t("merchant"), value: merchant, required: false, maxLength: 128),
+                .init(name: "token", label: t("token_filter"), value: token, required: false, maxLength: 128),
+                .init(name: "from", label: t("from_day"), type: "date", value: filter("from"), required: false, maxLength: 10),
+                .init(name: "to", label: t("to_day"), type: "date", value: filter("to"), required: false, maxLength: 10),
             ], submit: t("search"), method: "get")
         page.table(
             id: "ledger", headers: ["#", t("time"), t("action"), t("actor"), t("objects"), t("outcome"), t("source")],

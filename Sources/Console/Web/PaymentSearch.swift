@@ -21,7 +21,15 @@ struct PaymentSearch: Sendable {
 
     /// Up to 100 payments, newest first, whose id, merchant id or card's last 4 is `query`
     /// (all when empty), in `status` when given; only `merchant`'s when given.
-    func search(_ query: String, status: String?, merchant: String?) async throws -> [Row] {
+    /// More filters: the card's brand, an exact amount, a creation window (Unix seconds).
+    struct Filters: Sendable {
+        var brand: String? = nil
+        var amount: Int64? = nil
+        var from: Int64? = nil
+        var to: Int64? = nil
+    }
+
+    func search(_ query: String, status: String?, merchant: String?, filters: Filters = Filters()) async throws -> [Row] {
         try await database.withConnection { db in
             var select = db.select()
                 .column(SQLColumn("id", table: "p")).column(SQLColumn("merchant_id", table: "p")).column(SQLColumn("amount", table: "p"))
@@ -33,6 +41,10 @@ struct PaymentSearch: Sendable {
                     on: SQLColumn("payment_method", table: "p"), .equal, SQLColumn("id", table: "m"))
             if let merchant { select = select.where(SQLColumn("merchant_id", table: "p"), .equal, SQLBind(merchant)) }
             if let status { select = select.where(SQLColumn("status", table: "p"), .equal, SQLBind(status)) }
+            if let brand = filters.brand { select = select.where(SQLColumn("brand", table: "m"), .equal, SQLBind(brand)) }
+            if let amount = filters.amount { select = select.where(SQLColumn("amount", table: "p"), .equal, SQLBind(amount)) }
+            if let from = filters.from { select = select.where(SQLColumn("created_at", table: "p"), .greaterThanOrEqual, SQLBind(from)) }
+            if let to = filters.to { select = select.where(SQLColumn("created_at", table: "p"), .lessThan, SQLBind(to)) }
             if !query.isEmpty {
                 select = select.where {
                     $0.where(SQLColumn("id", table: "p"), .equal, SQLBind(query)).orWhere(SQLColumn("merchant_id", table: "p"), .equal, SQLBind(query))

@@ -181,6 +181,16 @@ enum Language: String, Sendable {
         "instance_optional": ("プロセス名 (任意)", "Process (optional)"),
         "recipient_key": ("受領者の公開鍵 (base64)", "Recipient's public key (base64)"),
         "export_cards_requested": ("申請しました。別のオペレーターが承認すると、承認者が暗号化ファイルを受け取ります。", "Requested: the operator who approves receives the sealed file."),
+        "from_day": ("開始日", "From (day)"),
+        "to_day": ("終了日", "To (day)"),
+        "token_filter": ("トークン (pm_…)", "Token (pm_…)"),
+        "origins": ("埋め込みを許可するオリジン", "Embedding origins"),
+        "origin": ("オリジン (https://shop.example)", "Origin (https://shop.example)"),
+        "add": ("追加", "Add"),
+        "remove": ("削除", "Remove"),
+        "invalid_origin": ("オリジンは https://ホスト名[:ポート] の形で入力してください。", "Enter an origin as https://host[:port]."),
+        "origin_added": ("追加しました。", "Added."),
+        "origin_removed": ("削除しました。", "Removed."),
         "requested_refund_reasons": ("duplicate / fraudulent / requested_by_customer", "duplicate / fraudulent / requested_by_customer"),
     ]
 }
