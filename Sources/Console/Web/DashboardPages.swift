@@ -83,19 +83,9 @@ struct DashboardPages: Sendable {
     func refund(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .dashboard, needs: .refundOwn)
         let form = try await site.form(request, context, session: visit.session)
-        let t = visit.language
         let intent = try await intent(context, visit)
-        let new = try RefundForm.parse(form, intent: intent)
-        guard try await site.stepUp(visit, form, action: "refund") else { return try await payment(request, context, error: t("step_up_refused")) }
-        do {
-            let refund = try await services.payments.refund(new, merchant: try merchant(visit))
-            try await site.audit(
-                visit, "dashboard.refund", ["payment_intent": intent.id.rawValue, "refund": refund.id.rawValue, "amount": String(refund.amount)])
-            return try await payment(request, context, notice: t("refund_done"))
-        } catch let refusal as PaymentsError {
-            try await site.audit(visit, "dashboard.refund", ["payment_intent": intent.id.rawValue], outcome: "failure")
-            return try await payment(request, context, error: refusal.message)
-        }
+        let (notice, error) = try await RefundForm.perform(form, intent: intent, visit: visit, site: site, audit: "dashboard.refund")
+        return try await payment(request, context, notice: notice, error: error)
     }
 
     func keys(_ request: Request, _ context: some ConsoleRequestContext, extra: ((inout Page) -> Void)? = nil) async throws -> Response {

@@ -82,22 +82,11 @@ extension OperatorPages {
     func refund(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .console, needs: .refund)
         let form = try await site.form(request, context, session: visit.session)
-        let t = visit.language
         guard let intentID = PaymentIntentID(parsing: try id(context)), let intent = try await services.payments.retrieve(intentID) else {
             throw PageError.notFound
         }
-        let new = try RefundForm.parse(form, intent: intent)
-        guard try await site.stepUp(visit, form, action: "refund") else { return try await payment(request, context, error: t("step_up_refused")) }
-        do {
-            let refund = try await services.payments.refund(new, merchant: intent.merchant)
-            try await site.audit(
-                visit, "console.refund",
-                ["payment_intent": intent.id.rawValue, "refund": refund.id.rawValue, "merchant": intent.merchant.rawValue, "amount": String(refund.amount)])
-            return try await payment(request, context, notice: t("refund_done"))
-        } catch let refusal as PaymentsError {
-            try await site.audit(visit, "console.refund", ["payment_intent": intent.id.rawValue, "merchant": intent.merchant.rawValue], outcome: "failure")
-            return try await payment(request, context, error: refusal.message)
-        }
+        let (notice, error) = try await RefundForm.perform(form, intent: intent, visit: visit, site: site, audit: "console.refund")
+        return try await payment(request, context, notice: notice, error: error)
     }
 
     func ledger(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {

@@ -15,6 +15,27 @@ struct RefundForm {
             ] + ConsoleSite.stepUpFields(t), submit: t("refund"), submitID: "refund")
     }
 
+    /// Step-up, then one refund of the intent; the notice or the error its page shows next.
+    /// Both outcomes are ledger entries (`action`).
+    static func perform(
+        _ form: ConsoleForm, intent: PaymentIntent, visit: ConsoleSite.Visit, site: ConsoleSite, audit action: String
+    ) async throws -> (
+        notice: String?, error: String?
+    ) {
+        let t = visit.language
+        let new = try parse(form, intent: intent)
+        guard try await site.stepUp(visit, form, action: "refund") else { return (nil, t("step_up_refused")) }
+        let objects = ["payment_intent": intent.id.rawValue, "merchant": intent.merchant.rawValue]
+        do {
+            let refund = try await site.services.payments.refund(new, merchant: intent.merchant)
+            try await site.audit(visit, action, objects.merging(["refund": refund.id.rawValue, "amount": String(refund.amount)]) { a, _ in a })
+            return (t("refund_done"), nil)
+        } catch let refusal as PaymentsError {
+            try await site.audit(visit, action, objects, outcome: "failure")
+            return (nil, refusal.message)
+        }
+    }
+
     /// The refund a form asks for.
     /// - Throws: ``PageError/badForm`` for an amount that is not a positive whole number or an
     ///   unknown reason.
