@@ -43,7 +43,7 @@ extension Gateway {
         services.exportCards = { subject, approval, actor, source in
             func millis(_ text: String?) -> Int64? {
                 guard let text else { return nil }
-                if let seconds = Int64(text) { return seconds * 1000 }
+                if let seconds = Int64(text) { return (0...100_000_000_000).contains(seconds) ? seconds * 1000 : nil }
                 return ISO8601DateFormatter().date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
             }
             guard let from = millis(subject["from"]), let to = millis(subject["to"]), from < to else { throw CardExport.Failure.badFile }

@@ -15,6 +15,8 @@ public struct LedgerQuery: Sendable {
     public var token: String?
     /// At most this many rows.
     public var limit = 100_000
+    /// The newest `limit` entries (still returned oldest first) instead of the oldest.
+    public var newestFirst = false
 
     public init(from: Int64, to: Int64, action: String? = nil, actorID: String? = nil, merchant: String? = nil, token: String? = nil) {
         self.from = from
@@ -43,7 +45,8 @@ extension Ledger {
             if let actor = query.actorID { select = select.where("actor_id", .equal, actor) }
             if let merchant = query.merchant { select = select.where("merchant_id", .equal, merchant) }
             if let token = query.token { select = select.where("token", .equal, token) }
-            return try await select.orderBy("seq").limit(query.limit).all().compactMap { row in
+            let rows = try await select.orderBy("seq", query.newestFirst ? .descending : .ascending).limit(query.limit).all()
+            return try (query.newestFirst ? rows.reversed() : rows).compactMap { row in
                 let body = try row.decode(column: "body", as: String.self)
                 guard let entry = LedgerEntry(canonical: body) else { return nil }
                 return LedgerQuery.Row(seq: try row.decode(column: "seq", as: Int.self), entry: entry)

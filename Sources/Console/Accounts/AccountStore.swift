@@ -52,7 +52,7 @@ public struct AccountStore: Sendable {
                     AccountRow(
                         id: id, app: app.rawValue, merchantID: merchant?.rawValue, email: email, role: role.rawValue, status: "invited",
                         passwordHash: nil, passwordHistory: "[]", totpSealed: nil, totpLastStep: 0, recoveryCodes: "[]", failedAttempts: 0,
-                        lockedUntil: 0, enrollmentHash: OneTimeCodes.digest(token), enrollmentExpiresAt: now + Self.enrollmentLifetime, lastLoginAt: nil,
+                        lockedUntil: 0, enrollmentHash: OneTimeCodes.tokenDigest(token), enrollmentExpiresAt: now + Self.enrollmentLifetime, lastLoginAt: nil,
                         createdAt: now, updatedAt: now), nilEncodingStrategy: .asNil
                 ).run()
             var objects = ["user": id, "role": role.rawValue, "app": app.rawValue]
@@ -86,7 +86,7 @@ public struct AccountStore: Sendable {
         guard token.utf8.count <= 64 else { return nil }
         let now = clock.now().unixSeconds
         return try await database.withConnection { db in
-            try await db.select().column("*").from("console_users").where("enrollment_hash", .equal, OneTimeCodes.digest(token))
+            try await db.select().column("*").from("console_users").where("enrollment_hash", .equal, OneTimeCodes.tokenDigest(token))
                 .where("app", .equal, app.rawValue).where("status", .equal, "invited").where("enrollment_expires_at", .greaterThan, now)
                 .first(decoding: AccountRow.self)?.user()
         }
@@ -165,9 +165,11 @@ public struct AccountStore: Sendable {
         let token = Base62.random(count: 43)
         let now = clock.now().unixSeconds
         try await database.transaction { db in
-            guard try await db.select().column("id").from("console_users").where("id", .equal, id).first() != nil else { throw ConsoleError.notFound }
+            guard let row = try await db.select().column("status").from("console_users").where("id", .equal, id).first(),
+                try row.decode(column: "status", as: String.self) != "disabled"
+            else { throw ConsoleError.notFound }
             try await db.update("console_users").set("status", to: "invited").set("totp_sealed", to: SQLLiteral.null).set("recovery_codes", to: "[]")
-                .set("enrollment_hash", to: OneTimeCodes.digest(token)).set("enrollment_expires_at", to: now + Self.enrollmentLifetime)
+                .set("enrollment_hash", to: OneTimeCodes.tokenDigest(token)).set("enrollment_expires_at", to: now + Self.enrollmentLifetime)
                 .set("failed_attempts", to: 0).set("locked_until", to: 0).set("updated_at", to: now).where("id", .equal, id).run()
             try await db.delete(from: "console_sessions").where("user_id", .equal, id).run()
             try await ledger.record(LedgerEntry(time: clock.now(), actor: actor, action: "console.mfa.reset", objects: ["user": id], source: source), on: db)

@@ -56,9 +56,14 @@ public enum OneTimeCodes {
         }
     }
 
-    /// How a recovery code (or any high-entropy token) is stored: SHA-256, hex.
-    public static func digest(_ token: String) -> String {
-        Hex.encode(Data(SHA256.hash(data: Data(token.lowercased().utf8))))
+    /// How a recovery code is stored: SHA-256 of its lower-cased form, hex (people type them).
+    public static func digest(_ code: String) -> String {
+        tokenDigest(code.lowercased())
+    }
+
+    /// How a session id or enrollment token is stored: SHA-256, hex, exactly as issued.
+    public static func tokenDigest(_ token: String) -> String {
+        Hex.encode(Data(SHA256.hash(data: Data(token.utf8))))
     }
 }
 

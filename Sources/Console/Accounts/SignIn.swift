@@ -66,12 +66,18 @@ public struct SignIn: Sendable {
             return .refused
         }
         if (row.lastLoginAt ?? row.createdAt) < now - AccountStore.inactivityLimit {
+            try await accounts.hasher.spendVerificationTime(password)
             try await accounts.disable(user.id, actor: .system("console_inactivity"), source: source)
             try await fail(user, attempted: attempted, reason: "unused_90_days", source: source)
             return .refused
         }
         guard try await accounts.hasher.verify(password, against: stored) else {
             try await countFailure(user, attempted: attempted, reason: "wrong_password", source: source)
+            return .refused
+        }
+        // A lock set by parallel guesses while this one was being verified still holds.
+        if let current = try await accounts.row(id: user.id), current.lockedUntil > clock.now().unixSeconds {
+            try await fail(user, attempted: attempted, reason: "locked", source: source)
             return .refused
         }
         try await accounts.ledger.record(entry(user, attempted: attempted, outcome: "success:password", source: source))
@@ -148,9 +154,10 @@ public struct SignIn: Sendable {
     func countFailure(_ user: ConsoleUser, attempted: String, reason: String, source: String) async throws {
         let now = clock.now().unixSeconds
         let locked: Bool = try await accounts.database.transaction { db in
+            // One atomic increment: parallel failures each count (no lost updates).
             let failed =
-                (try await db.select().column("failed_attempts").from("console_users").where("id", .equal, user.id).first()?
-                    .decode(column: "failed_attempts", as: Int.self) ?? 0) + 1
+                try await db.update("console_users").set(SQLIdentifier("failed_attempts"), to: SQLRaw("failed_attempts + 1"))
+                .where("id", .equal, user.id).returning("failed_attempts").first()?.decode(column: "failed_attempts", as: Int.self) ?? 1
             if failed >= policy.maximumFailures {
                 try await db.update("console_users").set("failed_attempts", to: 0).set("locked_until", to: now + policy.lockout)
                     .where("id", .equal, user.id).run()
@@ -160,7 +167,6 @@ public struct SignIn: Sendable {
                         objects: ["user": user.id, "failures": String(failed), "until": String(now + policy.lockout)], source: source), on: db)
                 return true
             }
-            try await db.update("console_users").set("failed_attempts", to: failed).where("id", .equal, user.id).run()
             return false
         }
         try await fail(user, attempted: attempted, reason: locked ? "\(reason),locked" : reason, source: source)
@@ -202,17 +208,15 @@ public struct SignIn: Sendable {
 
     func noteSourceFailure(_ source: String) async throws {
         let now = clock.now().unixSeconds
-        try await accounts.database.transaction { db in
-            if let row = try await db.select().columns("failures", "window_start").from("console_source_failures").where("source", .equal, source).first(),
-                now - (try row.decode(column: "window_start", as: Int64.self)) < policy.sourceWindow
-            {
-                try await db.update("console_source_failures").set(SQLIdentifier("failures"), to: SQLRaw("failures + 1")).where("source", .equal, source)
-                    .run()
-            } else {
-                try await db.delete(from: "console_source_failures").where("source", .equal, source).run()
-                try await db.insert(into: "console_source_failures").columns("source", "failures", "window_start")
-                    .values(SQLBind(source), SQLBind(1), SQLBind(now)).run()
-            }
+        try await accounts.database.withConnection { db in
+            // A new window: a stale row goes, a row is there (another request may add it first),
+            // and one atomic increment.
+            try await db.delete(from: "console_source_failures").where("source", .equal, source)
+                .where("window_start", .lessThanOrEqual, now - policy.sourceWindow).run()
+            try await db.insert(into: "console_source_failures").columns("source", "failures", "window_start")
+                .values(SQLBind(source), SQLBind(0), SQLBind(now)).ignoringConflicts(with: ["source"]).run()
+            try await db.update("console_source_failures").set(SQLIdentifier("failures"), to: SQLRaw("failures + 1")).where("source", .equal, source)
+                .run()
         }
     }
 }

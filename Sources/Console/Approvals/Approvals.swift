@@ -63,6 +63,18 @@ public struct Approvals: Sendable {
         return Request(id: id, action: action, subject: subject, requestedBy: user.id, status: "pending", createdAt: now)
     }
 
+    /// How long a request waits for its second person (seconds).
+    public static let lifetime: Int64 = 86_400
+
+    /// One pending request by id.
+    public func pending(_ id: String) async throws -> Request? {
+        guard id.utf8.count <= 64 else { return nil }
+        return try await database.withConnection { db in
+            try await db.select().columns("id", "action", "subject", "requested_by", "status", "created_at").from("console_approvals")
+                .where("id", .equal, id).where("status", .equal, "pending").first().flatMap(Self.request)
+        }
+    }
+
     public func pending() async throws -> [Request] {
         try await database.withConnection { db in
             try await db.select().columns("id", "action", "subject", "requested_by", "status", "created_at").from("console_approvals")
@@ -81,6 +93,10 @@ public struct Approvals: Sendable {
                     .where("id", .equal, id).first(), let request = Self.request(row)
             else { throw ConsoleError.notFound }
             guard request.requestedBy != user.id else { throw ConsoleError.ownRequest }
+            // A request lapses after a day, and with its requester's account.
+            let requester = try await db.select().column("status").from("console_users").where("id", .equal, request.requestedBy).first()?
+                .decode(column: "status", as: String.self)
+            guard request.createdAt > clock.now().unixSeconds - Self.lifetime, requester == "active" else { throw ConsoleError.notPending }
             guard
                 request.status == "pending",
                 try await db.update("console_approvals").set("status", to: "approved").set("decided_by", to: user.id)

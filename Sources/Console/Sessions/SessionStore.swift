@@ -53,7 +53,7 @@ public struct SessionStore: Sendable {
         let token = Base62.random(count: 43)
         let now = clock.now().unixSeconds
         let session = ConsoleSession(
-            idHash: OneTimeCodes.digest(token), app: app, userID: userID, stage: stage, csrf: Base62.random(count: 32), createdAt: now)
+            idHash: OneTimeCodes.tokenDigest(token), app: app, userID: userID, stage: stage, csrf: Base62.random(count: 32), createdAt: now)
         try await database.withConnection { db in
             try await db.insert(into: "console_sessions").columns("id_hash", "app", "user_id", "stage", "csrf", "created_at", "seen_at")
                 .values(
@@ -66,7 +66,7 @@ public struct SessionStore: Sendable {
     /// The live session a cookie names, touched now; `nil` (and the row gone) when it timed out.
     public func find(_ app: ConsoleApp, token: String) async throws -> ConsoleSession? {
         guard token.utf8.count == 43, token.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-        let hash = OneTimeCodes.digest(token)
+        let hash = OneTimeCodes.tokenDigest(token)
         let now = clock.now().unixSeconds
         return try await database.withConnection { db -> ConsoleSession? in
             guard

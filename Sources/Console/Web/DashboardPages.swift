@@ -40,6 +40,14 @@ struct DashboardPages: Sendable {
         return merchant
     }
 
+    /// The merchant, for a change: a merchant the provider suspended changes nothing (its
+    /// dashboard stays readable).
+    func activeMerchant(_ visit: ConsoleSite.Visit) async throws -> MerchantID {
+        let id = try merchant(visit)
+        guard let found = try await services.merchants.find(id.rawValue), found.suspendedAt == nil else { throw PageError.forbidden }
+        return id
+    }
+
     func payments(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .dashboard, needs: .viewOwnPayments)
         let t = visit.language
@@ -83,6 +91,7 @@ struct DashboardPages: Sendable {
     func refund(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .dashboard, needs: .refundOwn)
         let form = try await site.form(request, context, session: visit.session)
+        _ = try await activeMerchant(visit)
         let intent = try await intent(context, visit)
         let (notice, error) = try await RefundForm.perform(form, intent: intent, visit: visit, site: site, audit: "dashboard.refund")
         return try await payment(request, context, notice: notice, error: error)
@@ -108,7 +117,7 @@ struct DashboardPages: Sendable {
         let form = try await site.form(request, context, session: visit.session)
         let t = visit.language
         guard try await site.stepUp(visit, form, action: "api_keys.roll") else { return try await keys(request, context) { $0.error(t("step_up_refused")) } }
-        let issued = try await services.merchants.rollKeys(for: try merchant(visit), actor: visit.actor)
+        let issued = try await services.merchants.rollKeys(for: try await activeMerchant(visit), actor: visit.actor)
         return try await keys(request, context) { $0.code(issued.secretKey.exposed, id: "new-secret-key", label: t("new_secret")) }
     }
 
@@ -167,7 +176,7 @@ struct DashboardPages: Sendable {
         }
         do {
             let (_, token) = try await services.accounts.invite(
-                .dashboard, email: try form.text("email"), role: role, merchant: try merchant(visit), actor: visit.actor, source: visit.source)
+                .dashboard, email: try form.text("email"), role: role, merchant: try await activeMerchant(visit), actor: visit.actor, source: visit.source)
             let url = services.enrollmentURL(.dashboard, token: token)
             return try await team(request, context) { $0.code(url, id: "enrollment-url", label: t("enrollment_url")) }
         } catch let error as ConsoleError {
@@ -191,7 +200,7 @@ extension DashboardPages {
         else { return try await webhooks(request, context) { $0.error(t("invalid_events")) } }
         let description = form.fields["description"].map { String($0.prefix(200)) }.flatMap { $0.isEmpty ? nil : $0 }
         let (endpoint, secret) = try await services.webhookEndpoints.create(
-            merchant: try merchant(visit), livemode: false, url: url, events: events, description: description)
+            merchant: try await activeMerchant(visit), livemode: false, url: url, events: events, description: description)
         try await site.audit(visit, "dashboard.webhook_endpoint.created", ["webhook_endpoint": endpoint.id])
         return try await webhooks(request, context) { $0.code(secret, id: "new-webhook-secret", label: t("endpoint_secret")) }
     }
@@ -229,7 +238,7 @@ extension DashboardPages {
         let form = try await site.form(request, context, session: visit.session)
         guard let access = services.embeddingOrigins else { throw PageError.notFound }
         let t = visit.language
-        guard try await access.add(try merchant(visit), try form.text("origin", maximum: 200), visit.actor, visit.source) else {
+        guard try await access.add(try await activeMerchant(visit), try form.text("origin", maximum: 200), visit.actor, visit.source) else {
             return try await origins(request, context) { $0.error(t("invalid_origin")) }
         }
         return try await origins(request, context) { $0.notice(t("origin_added")) }
@@ -239,7 +248,7 @@ extension DashboardPages {
         let visit = try await site.visit(request, context, .dashboard, needs: .manageKeys)
         _ = try await site.form(request, context, session: visit.session)
         guard let access = services.embeddingOrigins, let id = context.parameters.get("id"), id.utf8.count <= 64,
-            try await access.remove(try merchant(visit), id, visit.actor, visit.source)
+            try await access.remove(try await activeMerchant(visit), id, visit.actor, visit.source)
         else { throw PageError.notFound }
         return try await origins(request, context) { $0.notice(visit.language("origin_removed")) }
     }

@@ -111,9 +111,11 @@ extension OperatorPages {
         let from = try form.text("from", maximum: 40)
         let to = try form.text("to", maximum: 40)
         let recipient = try form.text("recipient", maximum: 100)
-        guard ISO8601DateFormatter().date(from: from) != nil || Int64(from) != nil, ISO8601DateFormatter().date(from: to) != nil || Int64(to) != nil,
-            Data(base64Encoded: recipient)?.count == 32
-        else { throw PageError.badForm }
+        func seconds(_ text: String) -> Int64? {
+            if let value = Int64(text) { return (0...100_000_000_000).contains(value) ? value : nil }
+            return ISO8601DateFormatter().date(from: text).map { Int64($0.timeIntervalSince1970) }
+        }
+        guard let start = seconds(from), let end = seconds(to), start < end, Data(base64Encoded: recipient)?.count == 32 else { throw PageError.badForm }
         guard try await site.stepUp(visit, form, action: Approvals.Action.exportCards.rawValue) else {
             return try await incidents(request, context, error: t("step_up_refused"))
         }

@@ -120,7 +120,7 @@ extension OperatorPages {
         let form = try await site.form(request, context, session: visit.session)
         let t = visit.language
         let approvalID = try id(context)
-        guard let pending = try await services.approvals.pending().first(where: { $0.id == approvalID }) else {
+        guard let pending = try await services.approvals.pending(approvalID) else {
             return try await approvals(request, context) { $0.error(t("not_pending")) }
         }
         // Operator actions need an admin to approve them; key rolls and exports, admin or security.

@@ -11,6 +11,9 @@ extension OperatorPages {
         let query = String((request.uri.queryParameters.get("q") ?? "").prefix(64)).trimmingCharacters(in: .whitespaces)
         if CardNumberScan.containsCardNumber(query) { throw PageError.cardNumber }
         let parameters = request.uri.queryParameters
+        if parameters.contains(where: { CardNumberScan.containsCardNumber($0.value) || CardNumberScan.containsCardNumber($0.key) }) {
+            throw PageError.cardNumber
+        }
         func value(_ name: String) -> String? {
             guard let text = parameters.get(name)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
             return String(text.prefix(40))
@@ -18,7 +21,7 @@ extension OperatorPages {
         let status = value("status").flatMap { PaymentIntent.Status(rawValue: $0) }?.rawValue
         var filters = PaymentSearch.Filters()
         filters.brand = value("brand").flatMap { CardBrand(rawValue: $0) }?.rawValue
-        filters.amount = value("amount").flatMap { Int64($0) }
+        filters.amount = value("amount").flatMap { Int64($0) }.flatMap { (0...1_000_000_000_000).contains($0) ? $0 : nil }
         filters.from = value("from").flatMap(Self.day)
         filters.to = value("to").flatMap(Self.day).map { $0 + 86_400 }
         let rows = try await search.search(query, status: status, merchant: nil, filters: filters)
@@ -26,7 +29,7 @@ extension OperatorPages {
             visit, "console.payments.searched",
             [
                 "query": query.isEmpty ? "-" : query, "results": String(rows.count),
-                "filters": [status, filters.brand, value("amount"), value("from"), value("to")]
+                "filters": [status, filters.brand, filters.amount.map(String.init), filters.from.map(String.init), filters.to.map(String.init)]
                     .map { $0 ?? "-" }.joined(separator: " "),
             ])
         var page = Page(t("payments"))
@@ -36,9 +39,9 @@ extension OperatorPages {
                 .init(name: "q", label: t("query"), value: query, required: false, maxLength: 64),
                 .init(name: "status", label: t("status"), value: status ?? "", options: [""] + PaymentIntent.Status.allCases.map(\.rawValue)),
                 .init(name: "brand", label: t("card"), value: filters.brand ?? "", options: [""] + CardBrand.allCases.map(\.rawValue)),
-                .init(name: "amount", label: t("amount"), value: value("amount"), required: false, maxLength: 12),
-                .init(name: "from", label: t("from_day"), type: "date", value: value("from"), required: false, maxLength: 10),
-                .init(name: "to", label: t("to_day"), type: "date", value: value("to"), required: false, maxLength: 10),
+                .init(name: "amount", label: t("amount"), value: filters.amount.map(String.init), required: false, maxLength: 12),
+                .init(name: "from", label: t("from_day"), type: "date", value: filters.from != nil ? value("from") : nil, required: false, maxLength: 10),
+                .init(name: "to", label: t("to_day"), type: "date", value: filters.to != nil ? value("to") : nil, required: false, maxLength: 10),
             ],
             submit: t("search"), method: "get")
         page.table(
@@ -93,6 +96,9 @@ extension OperatorPages {
         let visit = try await site.visit(request, context, .console, needs: .viewLedger)
         let t = visit.language
         let parameters = request.uri.queryParameters
+        if parameters.contains(where: { CardNumberScan.containsCardNumber($0.value) || CardNumberScan.containsCardNumber($0.key) }) {
+            throw PageError.cardNumber
+        }
         func filter(_ name: String) -> String? {
             guard let value = parameters.get(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return String(value.prefix(128))
@@ -107,6 +113,7 @@ extension OperatorPages {
         let to = filter("to").flatMap(Self.day).map { ($0 + 86_400) * 1000 } ?? now + 60_000
         var query = LedgerQuery(from: from, to: to, action: action, actorID: actor, merchant: merchant, token: token)
         query.limit = 200
+        query.newestFirst = true
         try await site.audit(
             visit, "console.ledger.viewed",
             ["action": action ?? "*", "actor": actor ?? "*", "filter_merchant": merchant ?? "*", "filter_token": token ?? "*", "window": "\(from)-\(to)"])
@@ -125,8 +132,12 @@ extension OperatorPages {
                 .init(name: "actor", label: t("actor"), value: actor, required: false, maxLength: 128),
                 .init(name: "merchant", label: t("merchant"), value: merchant, required: false, maxLength: 128),
                 .init(name: "token", label: t("token_filter"), value: token, required: false, maxLength: 128),
-                .init(name: "from", label: t("from_day"), type: "date", value: filter("from"), required: false, maxLength: 10),
-                .init(name: "to", label: t("to_day"), type: "date", value: filter("to"), required: false, maxLength: 10),
+                .init(
+                    name: "from", label: t("from_day"), type: "date", value: filter("from").flatMap(Self.day) != nil ? filter("from") : nil, required: false,
+                    maxLength: 10),
+                .init(
+                    name: "to", label: t("to_day"), type: "date", value: filter("to").flatMap(Self.day) != nil ? filter("to") : nil, required: false,
+                    maxLength: 10),
             ], submit: t("search"), method: "get")
         page.table(
             id: "ledger", headers: ["#", t("time"), t("action"), t("actor"), t("objects"), t("outcome"), t("source")],

@@ -105,7 +105,8 @@ extension DashboardPages {
     func resend(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .dashboard, needs: .resendOwnWebhooks)
         _ = try await site.form(request, context, session: visit.session)
-        guard let delivery = context.parameters.get("id"), try await services.webhookDeliveries.resend(delivery, merchant: try merchant(visit)) else {
+        guard let delivery = context.parameters.get("id"), try await services.webhookDeliveries.resend(delivery, merchant: try await activeMerchant(visit))
+        else {
             throw PageError.notFound
         }
         try await site.audit(visit, "dashboard.webhook.resent", ["webhook_delivery": delivery])

@@ -87,8 +87,14 @@ public struct LedgerWatcher: Sendable {
     func count(_ rule: DetectionRule, subject: String, adding weight: Int) async throws -> (Int, Int) {
         let now = clock.now().unixSeconds
         let subject = String(subject.prefix(200))
+        let key = rule.kind + "/" + String(rule.threshold)
+        // The row exists before the transaction locks it: two processes never both insert it.
+        try await database.withConnection { db in
+            try await db.insert(into: "sentinel_counters").columns("rule", "subject", "window_start", "count", "previous")
+                .values(SQLBind(key), SQLBind(subject), SQLBind(now), SQLBind(0), SQLBind(0)).ignoringConflicts(with: ["rule", "subject"]).run()
+        }
         return try await database.transaction { db in
-            let row = try await db.select().columns("window_start", "count", "previous").from("sentinel_counters").where(
+            let row = try await db.select().columns("window_start", "count", "previous").from("sentinel_counters").for(.update).where(
                 "rule", .equal, rule.kind + "/" + String(rule.threshold)
             )
             .where("subject", .equal, subject).first()
@@ -102,10 +108,11 @@ public struct LedgerWatcher: Sendable {
             if let row, now - (try row.decode(column: "window_start", as: Int64.self)) < 2 * rule.window {
                 previous = try row.decode(column: "count", as: Int.self)
             }
-            try await db.delete(from: "sentinel_counters").where("rule", .equal, rule.kind + "/" + String(rule.threshold)).where("subject", .equal, subject)
-                .run()
-            try await db.insert(into: "sentinel_counters").columns("rule", "subject", "window_start", "count", "previous")
-                .values(SQLBind(rule.kind + "/" + String(rule.threshold)), SQLBind(subject), SQLBind(now), SQLBind(weight), SQLBind(previous)).run()
+            // A new window (the row is new, or its window ended).
+            let isNew = row.map { (try? $0.decode(column: "count", as: Int.self)) == 0 } ?? true
+            if isNew { previous = 0 }
+            try await db.update("sentinel_counters").set("window_start", to: now).set("count", to: weight).set("previous", to: previous)
+                .where("rule", .equal, key).where("subject", .equal, subject).run()
             return (weight, previous)
         }
     }
