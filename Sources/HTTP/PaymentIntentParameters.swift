@@ -105,6 +105,9 @@ extension PaymentIntentsController {
         guard let automatic = try parameters.object("automatic_payment_methods") else { return }
         try automatic.allowOnly(["enabled", "allow_redirects"])
         _ = try boolean(automatic, "enabled")
+        if let value = try automatic.string("allow_redirects"), !["always", "never"].contains(value) {
+            throw APIError.invalid(automatic.name("allow_redirects"), "allow_redirects must be always or never.")
+        }
     }
 
     static func paymentMethodOptions(_ parameters: Parameters) throws {
