@@ -116,6 +116,11 @@ def kessai_valid_request_accepted(ctx, response, case):
         return None  # documented: a confirmation names the intent's own method type (it was fixed at creation)
     if code == "parameter_invalid" and param == "payment_method" and "payment_method_data[type]" in message:
         return None  # documented: konbini, Pay-easy and e-money intents take payment_method_data, not a pm_ id
+    if code == "parameter_missing" and param in (
+        "payment_method_data[billing_details][name]", "payment_method_data[billing_details][email]",
+        "payment_method_data[billing_details][phone]", "return_url",
+    ):
+        return None  # documented: confirming konbini needs name and e-mail, Pay-easy name and phone, e-money a return_url
     if code == "parameter_unknown" and param == "payment_method_options[card]":
         return None  # documented: card options are for card intents (a konbini, Pay-easy or e-money intent refuses them)
     if code == "parameter_invalid" and error.get("param") == "ending_before" and "at most one" in error.get("message", ""):
