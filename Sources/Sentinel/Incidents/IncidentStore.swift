@@ -34,8 +34,10 @@ public struct IncidentStore: Sendable {
         for _ in 0..<3 {
             if let open = try await openIncident(key: finding.groupKey) {
                 let added = try await database.withConnection { db in
-                    try await db.update("incidents").set(SQLIdentifier("events"), to: SQLRaw("events + \(max(1, finding.count))"))
-                        .set("last_seen_at", to: now).where("id", .equal, open.id).where("status", .notEqual, "resolved").returning("id").first() != nil
+                    try await db.update("incidents").set(
+                        SQLIdentifier("events"), to: SQLBinaryExpression(SQLIdentifier("events"), .add, SQLBind(max(1, finding.count)))
+                    )
+                    .set("last_seen_at", to: now).where("id", .equal, open.id).where("status", .notEqual, "resolved").returning("id").first() != nil
                 }
                 // Resolved in between: the finding opens a new incident on the next round.
                 guard added else { continue }
