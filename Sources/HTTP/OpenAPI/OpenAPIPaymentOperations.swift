@@ -89,8 +89,30 @@ enum OpenAPIPaymentOperations {
         ("CapturePaymentIntent", "capturePaymentIntent"), ("CancelPaymentIntent", "cancelPaymentIntent"),
     ]
 
+    /// A card's expiry year as ``CardExpiry`` takes it: four digits from this year to 50 years
+    /// ahead, or two digits meaning 20YY. This year's card is valid through its month, so a month
+    /// already past is the one rule between the two fields (402 `invalid_expiry_month`).
+    static func expiryYear(thisYear: Int) -> JSONValue {
+        let twoDigits = Int64(thisYear - 2000)
+        return .object([
+            (
+                "anyOf",
+                .array([
+                    S.integer(minimum: Int64(thisYear), maximum: Int64(thisYear + 50)),
+                    S.integer(minimum: twoDigits, maximum: min(99, twoDigits + 50)),
+                ])
+            ),
+            (
+                "description",
+                "Four digits from this year to 50 years ahead, or two meaning 20YY. A card is valid through the last day of its month: this year with a month already past answers 402 invalid_expiry_month."
+            ),
+        ])
+    }
+
     static var operations: [Op] {
-        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
+        let year = utc.component(.year, from: Date())
         let clientSecret = Op.Query(name: "client_secret", schema: S.string("Required with a publishable key (ignored with a secret key)."))
         return [
             Op(
@@ -109,10 +131,7 @@ enum OpenAPIPaymentOperations {
                                         pattern: "^[0-9]{12,19}$")
                                 ),
                                 ("exp_month", S.integer("1 to 12.", minimum: 1, maximum: 12)),
-                                (
-                                    "exp_year",
-                                    S.integer("Four digits, after this year and at most 50 years ahead.", minimum: Int64(year + 1), maximum: Int64(year + 50))
-                                ),
+                                ("exp_year", expiryYear(thisYear: year)),
                                 ("cvc", S.string("3 digits (4 for American Express; else 402 invalid_cvc); never stored.", pattern: "^[0-9]{3,4}$")),
                             ], required: ["number", "exp_month", "exp_year"])
                     ),
