@@ -146,7 +146,7 @@ let package = Package(
         .target(
             name: "Console",
             dependencies: [
-                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Webhooks", "Sentinel",
+                "KessaiCore", "Storage", "Vault", "Merchants", "Payments", "Ledger", "Webhooks", "Sentinel", "Response",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

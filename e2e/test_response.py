@@ -80,7 +80,10 @@ def test_two_processes_scope_is_exact_per_instance_and_merchant():
             assert read_cards(answer) == expected, (instance, read_cards(answer), expected)
             for merchant in answer["merchants"]:
                 for card in merchant["read_in_clear"]:
-                    assert all(r["instance"] == instance and r["purpose"] == "authorization" and r["payment_intent"].startswith("pi_") for r in card["reads"])
+                    # Each card: tokenized through this process (its number passed through), then read to authorize.
+                    assert [r["purpose"] for r in card["reads"]] == ["tokenization", "authorization"], card
+                    assert all(r["instance"] == instance for r in card["reads"])
+                    assert card["reads"][0]["payment_intent"] is None and card["reads"][1]["payment_intent"].startswith("pi_")
                 # Codes in reach: exactly what was tokenized through this process in the window.
                 mine = paid[instance].get(merchant["merchant"], set())
                 assert set(merchant["security_codes_in_reach"]) == mine, (instance, merchant)
@@ -93,7 +96,7 @@ def test_two_processes_scope_is_exact_per_instance_and_merchant():
         assert early in json.dumps(scope(web1, before, end, "--instance", "web-1"))
         # CSV: one row per read, no card number anywhere.
         csv = web1.cli("incident", "scope", "--from", str(start), "--to", str(end), "--instance", "web-1", "--csv").stdout
-        assert csv.splitlines()[0].startswith("merchant,payment_method,time") and len(csv.splitlines()) == 1 + 3
+        assert csv.splitlines()[0].startswith("merchant,payment_method,time") and len(csv.splitlines()) == 1 + 2 * 3
         for number in CARDS.values():
             assert number not in csv and number not in json.dumps(scope(web1, before, end))
     finally:
@@ -197,3 +200,51 @@ def test_card_brands_file_needs_two_operators_and_opens_only_with_the_key(server
     everything = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     for number in CARDS.values():
         assert number not in everything
+
+
+def test_an_exposed_card_is_flagged_at_any_shop_and_refused_where_the_shop_says_so(server):
+    start = int(time.time())
+    exposed, _ = pay(server, server.publishable_key, server.secret_key, CARDS["a"])
+    end = int(time.time()) + 1
+    time.sleep(2.5)
+    assert server.cli("ledger", "checkpoint").returncode == 0
+    listed = server.cli("incident", "watch", "--from", str(start), "--to", str(end))
+    assert listed.returncode == 0 and "1 cards added" in listed.stdout, listed.stdout + listed.stderr
+    assert "0 cards added, 1 already listed" in server.cli("incident", "watch", "--from", str(start), "--to", str(end)).stdout
+    second = json.loads(server.cli("merchants", "create", "Watching Shop", "--json").stdout)
+    pk, sk = second["publishable_key"], second["secret_key"]
+    endpoint = client(server, sk).v1.webhook_endpoints.create(
+        params={"url": "https://example.com/hook", "enabled_events": ["payment_intent.card_watch_matched"]})
+    assert endpoint.enabled_events == ["payment_intent.card_watch_matched"]
+
+    # The same number at another shop: paid, and flagged on the intent, the charge and an event.
+    _, flagged_id = pay(server, pk, sk, CARDS["a"])
+    flagged = client(server, sk).v1.payment_intents.retrieve(flagged_id)
+    assert flagged.status == "succeeded" and flagged["card_watch"]["action"] == "flagged" and flagged["card_watch"]["incident"] is None
+    outcome = client(server, sk).v1.charges.retrieve(flagged.latest_charge).outcome
+    assert (outcome.type, outcome.risk_level, outcome.reason, outcome.rule) == ("authorized", "elevated", "rule", "rule_exposed_card_watch")
+    events = client(server, sk).v1.events.list(params={"type": "payment_intent.card_watch_matched"})
+    assert [e.data.object.id for e in events.data] == [flagged_id]
+    # The buyer's side (publishable key) learns nothing of it.
+    buyer = client(server, pk).v1.payment_intents.retrieve(flagged_id, params={"client_secret": flagged.client_secret})
+    assert "card_watch" not in buyer
+    # A reissued card (a new number) goes through unmarked.
+    _, fresh_id = pay(server, pk, sk, CARDS["d"])
+    fresh = client(server, sk).v1.payment_intents.retrieve(fresh_id)
+    assert fresh["card_watch"] is None and client(server, sk).v1.charges.retrieve(fresh.latest_charge).outcome.risk_level == "not_assessed"
+
+    # The shop refuses watched cards: a card error, never sent to the bank.
+    assert server.cli("merchants", "watch-policy", second["id"], "--refuse").returncode == 0
+    method = client(server, pk).v1.payment_methods.create(
+        params={"type": "card", "card": {"number": CARDS["a"], "exp_month": 12, "exp_year": 2033, "cvc": "321"}})
+    with pytest.raises(stripe.CardError) as refused:
+        client(server, sk).v1.payment_intents.create(params={"amount": 1500, "currency": "jpy", "payment_method": method.id, "confirm": True})
+    assert refused.value.code == "card_declined" and refused.value.error.decline_code == "merchant_blacklist"
+    blocked = client(server, sk).v1.payment_intents.retrieve(refused.value.error.payment_intent.id)
+    assert blocked.status == "requires_payment_method" and blocked["card_watch"]["action"] == "refused"
+    outcome = client(server, sk).v1.charges.retrieve(blocked.latest_charge).outcome
+    assert (outcome.type, outcome.network_status, outcome.risk_level) == ("blocked", "not_sent_to_network", "highest")
+    reads = json.loads(server.cli("ledger", "query", "--from", "0", "--to", "9999999999", "--action", "vault.decrypt", "--json").stdout)
+    assert method.id not in json.dumps(reads), "a blocked card is never decrypted"
+    assert pay(server, pk, sk, CARDS["e"])[1].startswith("pi_")
+    assert server.cli("merchants", "watch-policy", second["id"], "--refuse", "--flag").returncode != 0

@@ -54,13 +54,7 @@ struct ChargeDTO {
             ("amount_refunded", .int(charge.amountRefunded)), ("captured", .bool(charge.captured)), ("created", .int(charge.created.unixSeconds)),
             ("currency", .string(charge.currency.code)), ("failure_code", .optional(charge.failureCode)),
             ("failure_message", .optional(charge.failureMessage)),
-            (
-                "outcome",
-                .object([
-                    ("network_status", .string(charge.status == "succeeded" ? "approved_by_network" : "declined_by_network")),
-                    ("reason", .optional(charge.declineCode)), ("type", .string(charge.status == "succeeded" ? "authorized" : "issuer_declined")),
-                ])
-            ),
+            ("outcome", CardWatchDTO.outcome(charge)),
             ("paid", .bool(charge.status == "succeeded")), ("payment_intent", .string(charge.paymentIntent.rawValue)),
             ("payment_method", .string(charge.paymentMethod.rawValue)),
             (

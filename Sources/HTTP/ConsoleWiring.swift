@@ -55,6 +55,9 @@ extension Gateway {
             return try await CardExport.make(
                 scope: scope, recipient: recipient, approval: approval, vault: vault, database: database, ledger: ledger, actor: actor, source: source)
         }
+        services.exposureScope = { query in
+            try await ExposureScope(database: database, ledger: ledger, verifier: LedgerVerifier(database: database, publicKey: publicKey)).compute(query)
+        }
         return services
     }
 

@@ -59,6 +59,7 @@ struct PaymentIntentDTO {
             ("canceled_at", intent.canceledAt.map { .int($0.unixSeconds) } ?? nil),
             ("cancellation_reason", .optional(intent.cancellationReason?.rawValue)),
             ("capture_method", .string(intent.captureMethod.rawValue)),
+            ("card_watch", intent.watch.map(CardWatchDTO.json) ?? nil),
             ("client_secret", .string(intent.clientSecret)),
             ("confirmation_method", "automatic"),
             ("created", .int(intent.created.unixSeconds)),
@@ -118,5 +119,47 @@ struct RefundDTO {
 enum ListDTO {
     static func make(_ items: [JSONValue], hasMore: Bool, url: String) -> JSONValue {
         .object([("object", "list"), ("data", .array(items)), ("has_more", .bool(hasMore)), ("url", .string(url))])
+    }
+}
+
+/// Kessai's `card_watch` member of a PaymentIntent: the exposure watch its card fell under.
+enum CardWatchDTO {
+    static func json(_ watch: CardWatch) -> JSONValue {
+        .object([("action", .string(watch.action.rawValue)), ("incident", .optional(watch.incident)), ("listed_at", .int(watch.listedAt))])
+    }
+
+    /// A charge's `outcome`, as Stripe reports an issuer's answer, or a payment its rules
+    /// flagged or blocked (`reason: rule`, the rule's id in `rule`).
+    static func outcome(_ charge: Charge) -> JSONValue {
+        let succeeded = charge.status == "succeeded"
+        guard let watch = charge.watch else {
+            return .object([
+                ("network_status", .string(succeeded ? "approved_by_network" : "declined_by_network")), ("reason", .optional(charge.declineCode)),
+                ("risk_level", "not_assessed"), ("rule", nil), ("seller_message", .string(succeeded ? "Payment complete." : "The bank declined the payment.")),
+                ("type", .string(succeeded ? "authorized" : "issuer_declined")),
+            ])
+        }
+        let incident = watch.incident.map { " (\($0))" } ?? ""
+        if watch.action == .refused {
+            return .object([
+                ("network_status", "not_sent_to_network"), ("reason", "rule"), ("risk_level", "highest"), ("rule", .string(CardWatch.rule)),
+                (
+                    "seller_message",
+                    .string("Blocked: the card is on the exposure watch list\(incident) and this account refuses watched cards. It was not sent to the bank.")
+                ),
+                ("type", "blocked"),
+            ])
+        }
+        return .object([
+            ("network_status", .string(succeeded ? "approved_by_network" : "declined_by_network")), ("reason", "rule"), ("risk_level", "elevated"),
+            ("rule", .string(CardWatch.rule)),
+            (
+                "seller_message",
+                .string(
+                    "\(succeeded ? "Payment complete" : "The bank declined the payment"); the card is on the exposure watch list\(incident): its number was exposed in an incident."
+                )
+            ),
+            ("type", .string(succeeded ? "authorized" : "issuer_declined")),
+        ])
     }
 }

@@ -15,6 +15,8 @@ public struct Merchant: Sendable, Equatable {
     public let created: Date
     /// When an operator suspended it (its keys are refused); `nil` while it may take payments.
     public var suspendedAt: Int64? = nil
+    /// Whether a payment with a card on the exposure watch list is blocked (else it is flagged).
+    public var refusesWatchedCards = false
 }
 
 /// Which kind of API key: secret keys belong on the merchant's server, publishable keys in the

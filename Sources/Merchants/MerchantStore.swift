@@ -55,7 +55,7 @@ public struct MerchantStore: Sendable {
     /// Every merchant, oldest first, with the keys in force shown masked.
     public func list() async throws -> [MerchantSummary] {
         try await database.withConnection { db in
-            let merchants = try await db.select().columns("id", "code", "name", "created_at", "suspended_at").from("merchants")
+            let merchants = try await db.select().columns("id", "code", "name", "created_at", "suspended_at", "refuse_watched_cards").from("merchants")
                 .orderBy("created_at").orderBy("id").all()
                 .map(Self.merchant(from:))
             var summaries: [MerchantSummary] = []
@@ -75,7 +75,7 @@ public struct MerchantStore: Sendable {
     public func find(_ idOrCode: String) async throws -> Merchant? {
         guard idOrCode.utf8.count <= 64 else { return nil }
         return try await database.withConnection { db in
-            try await db.select().columns("id", "code", "name", "created_at", "suspended_at").from("merchants")
+            try await db.select().columns("id", "code", "name", "created_at", "suspended_at", "refuse_watched_cards").from("merchants")
                 .where("id", .equal, idOrCode).orWhere("code", .equal, idOrCode)
                 .first().map(Self.merchant(from:))
         }
@@ -175,7 +175,8 @@ public struct MerchantStore: Sendable {
             code: try row.decode(column: "code", as: String.self),
             name: try row.decode(column: "name", as: String.self),
             created: Date(unixSeconds: try row.decode(column: "created_at", as: Int64.self)),
-            suspendedAt: try row.decode(column: "suspended_at", as: Int64?.self)
+            suspendedAt: try row.decode(column: "suspended_at", as: Int64?.self),
+            refusesWatchedCards: try row.decode(column: "refuse_watched_cards", as: Int.self) != 0
         )
     }
 
@@ -202,6 +203,23 @@ extension MerchantStore {
                 LedgerEntry(
                     time: clock.now(), actor: actor, action: suspended ? "merchant.suspended" : "merchant.resumed", objects: ["merchant": merchant.rawValue],
                     source: source), on: db)
+            return true
+        }
+    }
+}
+
+extension MerchantStore {
+    /// Whether the merchant's payments with a card on the exposure watch list are blocked
+    /// (`true`) or only flagged; a ledger entry either way.
+    /// - Returns: whether the merchant exists.
+    public func setRefusesWatchedCards(_ merchant: MerchantID, _ refuses: Bool, actor: LedgerActor, source: String? = nil) async throws -> Bool {
+        try await database.transaction { db in
+            guard try await db.select().column("id").from("merchants").where("id", .equal, merchant.rawValue).first() != nil else { return false }
+            try await db.update("merchants").set("refuse_watched_cards", to: refuses ? 1 : 0).where("id", .equal, merchant.rawValue).run()
+            try await ledger.record(
+                LedgerEntry(
+                    time: clock.now(), actor: actor, action: "merchant.watch_policy_changed",
+                    objects: ["merchant": merchant.rawValue, "watched_cards": refuses ? "refuse" : "flag"], source: source), on: db)
             return true
         }
     }

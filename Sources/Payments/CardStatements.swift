@@ -42,13 +42,13 @@ enum CardStatements {
             INSERT INTO payment_intents (id, merchant_id, livemode, amount, currency, status, capture_method, payment_method, \
             payment_method_types, description, metadata, receipt_email, client_secret, amount_capturable, amount_received, \
             amount_refunded, latest_charge, last_payment_error, cancellation_reason, canceled_at, return_url, challenge_id, \
-            authentication, attempt_id, confirmed_by_key, created_at, updated_at, next_action, statement_descriptor_suffix) \
+            authentication, attempt_id, confirmed_by_key, created_at, updated_at, next_action, statement_descriptor_suffix, watch) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-            $25, $26, $27, $28, $29)
+            $25, $26, $27, $28, $29, $30)
             """
         static let parameters: [SQLValue.Kind] = [
             .text, .text, .integer, .integer, .text, .text, .text, .text, .text, .text, .text, .text, .text, .integer, .integer, .integer,
-            .text, .text, .text, .integer, .text, .text, .text, .text, .text, .integer, .integer, .text, .text,
+            .text, .text, .text, .integer, .text, .text, .text, .text, .text, .integer, .integer, .text, .text, .text,
         ]
     }
 
@@ -57,12 +57,12 @@ enum CardStatements {
         static let text = """
             INSERT INTO charges (id, merchant_id, payment_intent_id, amount, amount_captured, amount_refunded, currency, status, \
             captured, payment_method, acquirer, acquirer_reference, cvc_check, authentication, failure_code, decline_code, \
-            failure_message, created_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            failure_message, created_at, watch) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
             """
         static let parameters: [SQLValue.Kind] = [
             .text, .text, .text, .integer, .integer, .integer, .text, .text, .integer, .text, .text, .text, .text, .text, .text, .text, .text,
-            .integer,
+            .integer, .text,
         ]
     }
 
@@ -127,7 +127,7 @@ enum CardStatements {
             .integer(row.amountRefunded), .text(row.latestCharge), .text(row.lastPaymentError), .text(row.cancellationReason),
             .integer(row.canceledAt), .text(row.returnURL), .text(row.challengeID), .text(row.authentication), .text(row.attemptID),
             .text(row.confirmedByKey), .integer(row.createdAt), .integer(row.updatedAt), .text(row.nextAction),
-            .text(row.statementDescriptorSuffix),
+            .text(row.statementDescriptorSuffix), .text(row.watch),
         ]
     }
 
@@ -136,7 +136,7 @@ enum CardStatements {
             .text(row.id), .text(row.merchantID), .text(row.paymentIntentID), .integer(row.amount), .integer(row.amountCaptured),
             .integer(row.amountRefunded), .text(row.currency), .text(row.status), .integer(Int64(row.captured)), .text(row.paymentMethod),
             .text(row.acquirer), .text(row.acquirerReference), .text(row.cvcCheck), .text(row.authentication), .text(row.failureCode),
-            .text(row.declineCode), .text(row.failureMessage), .integer(row.createdAt),
+            .text(row.declineCode), .text(row.failureMessage), .integer(row.createdAt), .text(row.watch),
         ]
     }
 

@@ -9,6 +9,8 @@ public enum PaymentEventType: String, Sendable, CaseIterable {
     case paymentIntentRequiresAction = "payment_intent.requires_action"
     case paymentIntentAmountCapturableUpdated = "payment_intent.amount_capturable_updated"
     case paymentIntentCanceled = "payment_intent.canceled"
+    /// A confirmation's card is on the exposure watch list (``CardWatch``): flagged or blocked.
+    case paymentIntentCardWatchMatched = "payment_intent.card_watch_matched"
     case chargeRefunded = "charge.refunded"
     case refundCreated = "refund.created"
     case checkoutSessionCompleted = "checkout.session.completed"

@@ -77,6 +77,8 @@ public struct PaymentIntent: Sendable, Equatable {
     public var nextAction: NextAction? = nil
     /// Shown after the merchant's descriptor on the buyer's card statement (Latin, up to 22).
     public var statementDescriptorSuffix: String? = nil
+    /// The exposure watch the card of the last confirmation fell under (``CardWatch``).
+    public var watch: CardWatch? = nil
 
     /// Whether the capture happens with the authorization.
     public var capturesImmediately: Bool { captureMethod != .manual }
@@ -95,7 +97,7 @@ public struct PaymentIntent: Sendable, Equatable {
         clientSecret: String, amountCapturable: Int64, amountReceived: Int64, amountRefunded: Int64, latestCharge: ChargeID?,
         lastPaymentError: PaymentError?, cancellationReason: CancellationReason?, canceledAt: Date?, returnURL: String?, challengeID: String?,
         authentication: AuthenticationResult?, attemptID: AttemptID?, confirmedByKey: String?, created: Date, updated: Date, nextAction: NextAction? = nil,
-        statementDescriptorSuffix: String? = nil
+        statementDescriptorSuffix: String? = nil, watch: CardWatch? = nil
     ) {
         self.id = id
         self.merchant = merchant
@@ -126,6 +128,7 @@ public struct PaymentIntent: Sendable, Equatable {
         self.updated = updated
         self.nextAction = nextAction
         self.statementDescriptorSuffix = statementDescriptorSuffix
+        self.watch = watch
     }
 }
 
@@ -172,6 +175,8 @@ public struct Charge: Sendable, Equatable {
     public var declineCode: String?
     public var failureMessage: String?
     public let created: Date
+    /// The exposure watch its card fell under (``CardWatch``).
+    public var watch: CardWatch? = nil
 }
 
 /// Money returned to the buyer, Stripe's `refund`.

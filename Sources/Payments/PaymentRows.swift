@@ -39,9 +39,10 @@ struct PaymentIntentRow: Codable, Sendable {
     var updatedAt: Int64
     var nextAction: String?
     var statementDescriptorSuffix: String?
+    var watch: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, livemode, amount, currency, status, description, metadata, authentication
+        case id, livemode, amount, currency, status, description, metadata, authentication, watch
         case merchantID = "merchant_id"
         case captureMethod = "capture_method"
         case paymentMethod = "payment_method"
@@ -95,6 +96,7 @@ struct PaymentIntentRow: Codable, Sendable {
         updatedAt = intent.updated.unixSeconds
         nextAction = try intent.nextAction?.stored()
         statementDescriptorSuffix = intent.statementDescriptorSuffix
+        watch = try intent.watch.map(RowJSON.encode)
     }
 
     func domain() throws -> PaymentIntent {
@@ -113,7 +115,7 @@ struct PaymentIntentRow: Codable, Sendable {
             returnURL: returnURL, challengeID: challengeID, authentication: authentication.flatMap(AuthenticationResult.init(rawValue:)),
             attemptID: attemptID.map(AttemptID.init(rawValue:)), confirmedByKey: confirmedByKey, created: Date(unixSeconds: createdAt),
             updated: Date(unixSeconds: updatedAt), nextAction: try nextAction.map { try NextAction.read($0, row: id) },
-            statementDescriptorSuffix: statementDescriptorSuffix)
+            statementDescriptorSuffix: statementDescriptorSuffix, watch: try watch.map { try RowJSON.decode(CardWatch.self, $0) })
     }
 }
 
@@ -136,9 +138,10 @@ struct ChargeRow: Codable, Sendable {
     var declineCode: String?
     var failureMessage: String?
     var createdAt: Int64
+    var watch: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, amount, currency, status, captured, acquirer, authentication
+        case id, amount, currency, status, captured, acquirer, authentication, watch
         case merchantID = "merchant_id"
         case paymentIntentID = "payment_intent_id"
         case amountCaptured = "amount_captured"
@@ -152,7 +155,7 @@ struct ChargeRow: Codable, Sendable {
         case createdAt = "created_at"
     }
 
-    init(_ charge: Charge) {
+    init(_ charge: Charge) throws {
         id = charge.id.rawValue
         merchantID = charge.merchant.rawValue
         paymentIntentID = charge.paymentIntent.rawValue
@@ -171,6 +174,7 @@ struct ChargeRow: Codable, Sendable {
         declineCode = charge.declineCode
         failureMessage = charge.failureMessage
         createdAt = charge.created.unixSeconds
+        watch = try charge.watch.map(RowJSON.encode)
     }
 
     func domain() throws -> Charge {
@@ -180,7 +184,7 @@ struct ChargeRow: Codable, Sendable {
             amountCaptured: amountCaptured, amountRefunded: amountRefunded, currency: currency, status: status, captured: captured != 0,
             paymentMethod: PaymentMethodID(rawValue: paymentMethod), acquirer: acquirer, acquirerReference: acquirerReference, cvcCheck: cvcCheck,
             authentication: authentication, failureCode: failureCode, declineCode: declineCode, failureMessage: failureMessage,
-            created: Date(unixSeconds: createdAt))
+            created: Date(unixSeconds: createdAt), watch: try watch.map { try RowJSON.decode(CardWatch.self, $0) })
     }
 }
 

@@ -5,7 +5,9 @@ public import Storage
 
 /// "Which cards did the suspect reach?" — computed from the ledger, per merchant:
 /// - **read in clear**: cards whose number the suspect decrypted in the window, each read with
-///   its time, purpose, the payment it served and its ledger position;
+///   its time, purpose, the payment it served and its ledger position — and cards tokenized
+///   through the suspect in the window (the number passed through it in clear; purpose
+///   `tokenization`);
 /// - **security codes in reach**: codes tokenized through the suspect and not yet consumed or
 ///   destroyed when the window began (a code lives at most 10 minutes);
 /// - **ciphertext only**: the other cards stored by the window's end — exposed only if the
@@ -110,9 +112,17 @@ public struct ExposureScope: Sendable {
         // window (a code's longest life) or in it, and not consumed or destroyed before it began.
         let lifetime: Int64 = 600_000
         var tokenized: [String: String] = [:]
-        try await stream(actions: ["vault.tokenize"], from: query.from - lifetime, to: query.to) { _, entry in
+        try await stream(actions: ["vault.tokenize"], from: query.from - lifetime, to: query.to) { seq, entry in
             guard query.names(entry), let token = entry.objects["token"], let merchant = entry.objects["merchant"] else { return }
             tokenized[token] = merchant
+            // A card tokenized through the suspect in the window passed through it in clear.
+            guard entry.time >= query.from else { return }
+            var found = scope(merchant)
+            found.readInClear[token, default: []].append(
+                Read(
+                    seq: seq, time: entry.time, purpose: "tokenization", paymentIntent: nil, actor: "\(entry.actor.kind.rawValue):\(entry.actor.id)",
+                    instance: entry.instance, source: entry.source))
+            merchants[merchant] = found
         }
         if !tokenized.isEmpty {
             try await stream(actions: ["vault.cvc_consumed", "vault.cvc_destroyed"], from: query.from - lifetime, to: query.from) { _, entry in
@@ -137,6 +147,11 @@ public struct ExposureScope: Sendable {
                 if found.readInClear[token] == nil { found.ciphertextOnly += 1 }
                 merchants[merchant] = found
             }
+        }
+        for (merchant, found) in merchants {
+            var sorted = found
+            for (token, reads) in found.readInClear { sorted.readInClear[token] = reads.sorted { $0.seq < $1.seq } }
+            merchants[merchant] = sorted
         }
         if query.databaseCopy { try await personalData(query, into: &merchants) }
         return Result(

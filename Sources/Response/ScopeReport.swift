@@ -12,6 +12,13 @@ import Foundation
 public enum ScopeReport {
     static func iso(_ millis: Int64) -> String { Date(timeIntervalSince1970: TimeInterval(millis) / 1000).ISO8601Format() }
 
+    /// Whether the answer is exact, in one sentence.
+    public static func statement(_ result: ExposureScope.Result) -> String {
+        result.exact
+            ? "Computed over a ledger that verified up to its latest signed checkpoint; every listed read can be proven with `kessai ledger prove --seq N`."
+            : "NOT EXACT: the ledger did not verify (see findings) or has no signed checkpoint; treat the lists as a lower bound and work from off-host checkpoint copies."
+    }
+
     public static func json(_ result: ExposureScope.Result) -> JSONValue {
         let query = result.query
         var filters: [(String, JSONValue)] = []
@@ -82,12 +89,7 @@ public enum ScopeReport {
         return .object([
             ("exact", .bool(result.exact)),
             (
-                "statement",
-                .string(
-                    result.exact
-                        ? "Computed over a ledger that verified up to its latest signed checkpoint; every listed read can be proven with `kessai ledger prove --seq N`."
-                        : "NOT EXACT: the ledger did not verify (see findings) or has no signed checkpoint; treat the lists as a lower bound and work from off-host checkpoint copies."
-                )
+                "statement", .string(statement(result))
             ),
             ("ledger", verification),
             ("window", .object([("from", .string(iso(query.from))), ("to", .string(iso(query.to)))])),
@@ -95,7 +97,10 @@ public enum ScopeReport {
             (
                 "hypotheses",
                 .object([
-                    ("read_in_clear", "the suspect decrypted these card numbers (ledger vault.decrypt entries it wrote or that name it)"),
+                    (
+                        "read_in_clear",
+                        "the suspect decrypted these card numbers, or they were tokenized through it (ledger vault.decrypt and vault.tokenize entries it wrote or that name it)"
+                    ),
                     ("security_codes_in_reach", "codes the suspect held in memory during the window (tokenized through it, not yet used or destroyed)"),
                     ("ciphertext_only", "exposed only if the key-encryption key was also taken"),
                     (

@@ -24,9 +24,30 @@ struct Migrate: AsyncParsableCommand {
 
 struct Merchants: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "merchants", abstract: "Create and list merchants.",
-        subcommands: [Create.self, List.self]
+        commandName: "merchants", abstract: "Create and list merchants; choose what their payments with watched cards do.",
+        subcommands: [Create.self, List.self, WatchPolicy.self]
     )
+
+    struct WatchPolicy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "watch-policy",
+            abstract:
+                "What a merchant's payment with a card on the exposure watch list does: --refuse blocks it (402 card_declined, never sent to the bank), --flag lets it go ahead marked (the default)."
+        )
+        @OptionGroup var options: GatewayOptions
+        @Argument(help: "The merchant's id (acct_…) or code.") var merchant: String
+        @Flag(help: "Block payments with watched cards.") var refuse = false
+        @Flag(help: "Let them go ahead, flagged.") var flag = false
+
+        func run() async throws {
+            guard refuse != flag else { throw ValidationError("choose --refuse or --flag") }
+            try await options.withGateway { gateway in
+                guard let found = try await gateway.merchants.find(merchant) else { throw ValidationError("no merchant \(merchant)") }
+                _ = try await gateway.merchants.setRefusesWatchedCards(found.id, refuse, actor: MerchantStore.localOperator)
+                say("\(found.id): payments with watched cards are \(refuse ? "refused" : "flagged")")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a merchant and print its keys (the secret key is shown only now).")

@@ -4,20 +4,17 @@ import Foundation
 import HTTP
 import KessaiCore
 import Ledger
+import Merchants
 import Response
 import Sentinel
 
 struct IncidentResponseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident", abstract: "Breach response: which cards a suspect reached, from the verified ledger.",
-        subcommands: [Scope.self, Report.self, RecipientKey.self, OpenExport.self])
+        subcommands: [Scope.self, Report.self, Watch.self, RecipientKey.self, OpenExport.self])
 
-    struct Scope: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract:
-                "Exposure scope for a window and a suspect (process, host, actor, merchant, source address, key version): cards read in clear with each read, security codes in reach, cards stored as ciphertext only, and with --database-copy the records holding personal data; per merchant."
-        )
-        @OptionGroup var options: GatewayOptions
+    /// The window and the suspect of a scope.
+    struct SuspectOptions: ParsableArguments {
         @Option(help: "Start (inclusive): ISO 8601 or Unix seconds.") var from: String
         @Option(help: "End (exclusive): ISO 8601 or Unix seconds.") var to: String
         @Option(help: "Only reads by this process (its --instance name).") var instance: String?
@@ -26,16 +23,11 @@ struct IncidentResponseCommand: AsyncParsableCommand {
         @Option(help: "Only this merchant's cards.") var merchant: String?
         @Option(name: .customLong("source-address"), help: "Only reads requested from this address.") var sourceAddress: String?
         @Option(name: .customLong("key-version"), help: "Only cards under this key-encryption key version.") var keyVersion: String?
-        @Flag(name: .customLong("database-copy"), help: "Hypothesis: the database files were taken (lists every record with personal data).")
-        var databaseCopy = false
-        @Flag(help: "One JSON object.") var json = false
-        @Flag(help: "CSV, one row per read in clear.") var csv = false
 
-        func run() async throws {
+        func query() throws -> ExposureScope.Query {
             guard let start = LedgerCommand.Query.time(from), let end = LedgerCommand.Query.time(to), start < end else {
                 throw ValidationError("--from and --to must be ISO 8601 times or Unix seconds, --from before --to")
             }
-            guard !(json && csv) else { throw ValidationError("choose --json or --csv") }
             for value in [instance, host, actor, merchant, sourceAddress, keyVersion].compactMap({ $0 }) where value.utf8.count > 128 {
                 throw ValidationError("filters are at most 128 bytes")
             }
@@ -46,6 +38,25 @@ struct IncidentResponseCommand: AsyncParsableCommand {
             query.merchant = merchant
             query.sourceAddress = sourceAddress
             query.keyVersion = keyVersion
+            return query
+        }
+    }
+
+    struct Scope: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Exposure scope for a window and a suspect (process, host, actor, merchant, source address, key version): cards read in clear with each read, security codes in reach, cards stored as ciphertext only, and with --database-copy the records holding personal data; per merchant."
+        )
+        @OptionGroup var options: GatewayOptions
+        @OptionGroup var suspect: SuspectOptions
+        @Flag(name: .customLong("database-copy"), help: "Hypothesis: the database files were taken (lists every record with personal data).")
+        var databaseCopy = false
+        @Flag(help: "One JSON object.") var json = false
+        @Flag(help: "CSV, one row per read in clear.") var csv = false
+
+        func run() async throws {
+            guard !(json && csv) else { throw ValidationError("choose --json or --csv") }
+            var query = try suspect.query()
             query.databaseCopy = databaseCopy
             let result = try await options.withGateway { gateway in
                 let verifier = LedgerVerifier(database: gateway.database, publicKey: try gateway.keySource.checkpointPublicKey())
@@ -118,9 +129,7 @@ extension IncidentResponseCommand {
                 "Draft what people are told, from the scope: per merchant the affected payments (CSV, JSON) and the customer letter (Japanese, English); the report to the Personal Information Protection Commission (速報, 確報) with due dates; the incident's timeline. Writes files into --out."
         )
         @OptionGroup var options: GatewayOptions
-        @Option(help: "Start of the window (ISO 8601 or Unix seconds).") var from: String
-        @Option(help: "End of the window.") var to: String
-        @Option(help: "Only reads by this process.") var instance: String?
+        @OptionGroup var suspect: SuspectOptions
         @Option(help: "The sentinel incident (inc_…): its detection time starts the due dates, its steps make the timeline.") var incident: String?
         @Flag(name: .customLong("unauthorized-access"), help: "The leak came from unauthorized access (確報 due in 60 days instead of 30).")
         var unauthorizedAccess = false
@@ -128,11 +137,8 @@ extension IncidentResponseCommand {
         @Option(help: "The folder to write into (created).") var out: String
 
         func run() async throws {
-            guard let start = LedgerCommand.Query.time(from), let end = LedgerCommand.Query.time(to), start < end else {
-                throw ValidationError("--from and --to must be ISO 8601 times or Unix seconds, --from before --to")
-            }
-            var query = ExposureScope.Query(from: start, to: end)
-            query.instance = instance
+            let query = try suspect.query()
+            let (start, end) = (query.from, query.to)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try await options.withGateway { gateway in
                 let verifier = LedgerVerifier(database: gateway.database, publicKey: try gateway.keySource.checkpointPublicKey())
@@ -210,5 +216,34 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }
         return try await transform(value)
+    }
+}
+
+extension IncidentResponseCommand {
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Put the cards a scope found read in clear on the exposure watch list: a later payment with one is flagged on its intent and charge (event payment_intent.card_watch_matched), or blocked where the merchant refuses watched cards (kessai merchants watch-policy). Needs a ledger that verifies."
+        )
+        @OptionGroup var options: GatewayOptions
+        @OptionGroup var suspect: SuspectOptions
+        @Option(help: "The incident that exposed them (inc_…), shown on flagged payments.") var incident: String?
+
+        func run() async throws {
+            let query = try suspect.query()
+            if let incident, !(incident.hasPrefix("inc_") && incident.utf8.count <= 64) { throw ValidationError("--incident takes an inc_… id") }
+            try await options.withGateway { gateway in
+                if let incident, try await gateway.incidents.find(incident) == nil { throw ValidationError("no incident \(incident)") }
+                let verifier = LedgerVerifier(database: gateway.database, publicKey: try gateway.keySource.checkpointPublicKey())
+                let scope = try await ExposureScope(database: gateway.database, ledger: gateway.ledger, verifier: verifier).compute(query)
+                guard scope.exact else {
+                    say("NOT EXACT: the ledger did not verify; nothing listed (find out why with kessai ledger verify)")
+                    throw ExitCode(2)
+                }
+                let list = WatchList(database: gateway.database, ledger: gateway.ledger, clock: gateway.clock)
+                let listing = try await list.add(scope, incident: incident, actor: MerchantStore.localOperator)
+                say("watch list: \(listing.added) cards added, \(listing.alreadyListed) already listed, \(try await list.count()) in all")
+            }
+        }
     }
 }

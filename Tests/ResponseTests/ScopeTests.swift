@@ -36,6 +36,8 @@ struct ScopeTests {
             try await ledger.record(Self.entry("vault.tokenize", token: "pm_e", merchant: "acct_1", instance: "web-1:1", at: t0 - 300_000))
             try await ledger.record(Self.entry("vault.tokenize", token: "pm_f", merchant: "acct_1", instance: "web-1:1", at: t0 - 300_000))
             try await ledger.record(Self.entry("vault.cvc_consumed", token: "pm_f", merchant: "acct_1", instance: "web-1:1", at: t0 - 200_000))
+            // pm_g tokenized through web-1 in the window: its number passed through in clear.
+            try await ledger.record(Self.entry("vault.tokenize", token: "pm_g", merchant: "acct_1", instance: "web-1:1", at: t0 + 6_000))
             _ = try await ledger.checkpoint(signer: gateway.keySource, copyTo: nil)
             let verifier = LedgerVerifier(database: gateway.database, publicKey: try gateway.keySource.checkpointPublicKey())
             var query = ExposureScope.Query(from: t0, to: t0 + 60_000)
@@ -43,10 +45,15 @@ struct ScopeTests {
             let result = try await ExposureScope(database: gateway.database, ledger: ledger, verifier: verifier, page: 2).compute(query)
             #expect(result.exact)
             let byMerchant = Dictionary(uniqueKeysWithValues: result.merchants.map { ($0.merchant, $0) })
-            #expect(byMerchant["acct_1"]?.readInClear.keys.sorted() == ["pm_a"])
+            #expect(byMerchant["acct_1"]?.readInClear.keys.sorted() == ["pm_a", "pm_g"])
             #expect(byMerchant["acct_1"]?.readInClear["pm_a"]?.map(\.paymentIntent) == ["pi_1", "pi_2"])
+            #expect(byMerchant["acct_1"]?.readInClear["pm_g"]?.map(\.purpose) == ["tokenization"])
             #expect(byMerchant["acct_2"]?.readInClear.keys.sorted() == ["pm_b"])
-            #expect(byMerchant["acct_1"]?.securityCodesInReach == ["pm_e"])
+            #expect(byMerchant["acct_1"]?.securityCodesInReach == ["pm_e", "pm_g"])
+            var other = query
+            other.instance = "web-2:9"
+            let web2 = try await ExposureScope(database: gateway.database, ledger: ledger, verifier: verifier).compute(other)
+            #expect(web2.merchants.map(\.merchant) == ["acct_2"] && web2.merchants.first?.readInClear.keys.sorted() == ["pm_b", "pm_c"])
             let json = ScopeReport.json(result).serialized()
             #expect(json.contains("\"exact\":true") && json.contains("\"payment_method\":\"pm_a\"") && !json.contains("pm_c"))
             // Altered: one entry's body changed in place.

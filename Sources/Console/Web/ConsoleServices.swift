@@ -3,6 +3,7 @@ public import KessaiCore
 public import Ledger
 public import Merchants
 public import Payments
+public import Response
 public import Sentinel
 public import Storage
 public import Webhooks
@@ -51,6 +52,8 @@ public struct ConsoleServices: Sendable {
     /// merchant API's own store and rules.
     public var embeddingOrigins: EmbeddingOriginsAccess? = nil
     public var exportCards: (@Sendable ([String: String], String, LedgerActor, String?) async throws -> (Data, Int))? = nil
+    /// The exposure scope over the verified ledger (the breach response pages).
+    public var exposureScope: (@Sendable (ExposureScope.Query) async throws -> ExposureScope.Result)? = nil
 
     public init(
         database: KessaiDatabase, ledger: Ledger, clock: any KessaiClock, failures: FailureRecorder, sealer: SecretSealer, merchants: MerchantStore,

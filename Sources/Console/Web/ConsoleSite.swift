@@ -101,7 +101,10 @@ public struct ConsoleSite: Sendable {
             if permissions.contains(.viewLedger) { links.append((t("ledger"), "/console/ledger")) }
             if permissions.contains(.manageOperators) { links.append((t("operators"), "/console/operators")) }
             if permissions.contains(.approve) { links.append((t("approvals"), "/console/approvals")) }
-            if permissions.contains(.incidents) { links.append((t("incidents"), "/console/incidents")) }
+            if permissions.contains(.incidents) {
+                links.append((t("incidents"), "/console/incidents"))
+                links.append((t("response"), "/console/response"))
+            }
             return links
         case .dashboard:
             var links = [(t("payments"), "/dashboard")]

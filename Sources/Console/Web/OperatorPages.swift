@@ -21,6 +21,8 @@ struct OperatorPages: Sendable {
         group.post("merchants/:id/users") { request, context in try await inviteMerchantUser(request, context) }
         group.post("merchants/:id/suspend") { request, context in try await suspend(request, context, true) }
         group.post("merchants/:id/resume") { request, context in try await suspend(request, context, false) }
+        group.post("merchants/:id/watch-policy/refuse") { request, context in try await watchPolicy(request, context, refuse: true) }
+        group.post("merchants/:id/watch-policy/flag") { request, context in try await watchPolicy(request, context, refuse: false) }
         group.get("webhooks") { request, context in try await webhooks(request, context) }
         group.get("webhooks/:id") { request, context in try await delivery(request, context) }
         group.post("webhooks/:id/resend") { request, context in try await resend(request, context) }
@@ -39,6 +41,10 @@ struct OperatorPages: Sendable {
         group.post("incidents/:id/:step") { request, context in try await incidentStep(request, context) }
         group.post("files/baseline") { request, context in try await rebaseline(request, context) }
         group.post("exports/cards") { request, context in try await requestCardExport(request, context) }
+        group.get("response") { request, context in try await response(request, context) }
+        group.post("response/watch") { request, context in try await watchCards(request, context) }
+        group.get("response/letter") { request, context in try await letter(request, context) }
+        group.get("response/commission") { request, context in try await commission(request, context) }
         group.post("approvals/:id/approve") { request, context in try await approve(request, context) }
     }
 
@@ -46,7 +52,9 @@ struct OperatorPages: Sendable {
     static let routes: [(method: String, path: String, permission: Permission?)] = [
         ("GET", "", nil), ("GET", "merchants", .viewMerchants), ("POST", "merchants", .manageMerchants), ("GET", "merchants/:id", .viewMerchants),
         ("POST", "merchants/:id/roll-keys", .manageMerchants), ("POST", "merchants/:id/users", .manageMerchants),
-        ("POST", "merchants/:id/suspend", .manageMerchants), ("POST", "merchants/:id/resume", .manageMerchants), ("GET", "webhooks", .viewPayments),
+        ("POST", "merchants/:id/suspend", .manageMerchants), ("POST", "merchants/:id/resume", .manageMerchants),
+        ("POST", "merchants/:id/watch-policy/refuse", .manageMerchants), ("POST", "merchants/:id/watch-policy/flag", .manageMerchants),
+        ("GET", "webhooks", .viewPayments),
         ("GET", "webhooks/:id", .viewPayments), ("POST", "webhooks/:id/resend", .resendWebhooks), ("GET", "payments", .viewPayments),
         ("GET", "payments/:id", .viewPayments), ("POST", "payments/:id/refund", .refund), ("GET", "ledger", .viewLedger),
         ("GET", "operators", .manageOperators), ("POST", "operators", .manageOperators), ("POST", "operators/:id/disable", .manageOperators),
@@ -54,7 +62,8 @@ struct OperatorPages: Sendable {
         ("POST", "operators/:id/role", .manageOperators), ("POST", "ledger/export", .viewLedger), ("GET", "approvals", .approve),
         ("GET", "incidents", .incidents),
         ("POST", "incidents/:id/acknowledge", .incidents), ("POST", "incidents/:id/resolve", .incidents), ("POST", "files/baseline", .incidents),
-        ("POST", "exports/cards", .incidents),
+        ("POST", "exports/cards", .incidents), ("GET", "response", .incidents), ("POST", "response/watch", .incidents),
+        ("GET", "response/letter", .incidents), ("GET", "response/commission", .incidents),
         ("POST", "approvals/:id/approve", .approve),
     ]
 
@@ -139,6 +148,7 @@ struct OperatorPages: Sendable {
             [
                 (t("id"), found.id.rawValue), (t("code_label"), found.code), (t("created"), ConsoleSite.time(found.created.unixSeconds)),
                 (t("status"), found.suspendedAt.map { "\(t("suspended")) \(ConsoleSite.time($0))" } ?? t("active")),
+                (t("watched_cards"), t(found.refusesWatchedCards ? "watched_refused" : "watched_flagged")),
             ], id: "merchant")
         if visit.user.role.permissions.contains(.manageMerchants) {
             let suspended = found.suspendedAt != nil
@@ -146,6 +156,10 @@ struct OperatorPages: Sendable {
                 id: suspended ? "resume" : "suspend", action: "/console/merchants/\(found.id)/\(suspended ? "resume" : "suspend")", csrf: visit.csrf,
                 fields: [],
                 submit: t(suspended ? "resume" : "suspend"), submitID: suspended ? "resume" : "suspend")
+            let refuse = !found.refusesWatchedCards
+            page.form(
+                id: "watch-policy", action: "/console/merchants/\(found.id)/watch-policy/\(refuse ? "refuse" : "flag")", csrf: visit.csrf, fields: [],
+                submit: t(refuse ? "watched_refuse" : "watched_flag"), submitID: "watch-policy-submit")
         }
         let users = try await services.accounts.list(.dashboard, merchant: found.id)
         page.heading(t("users"))

@@ -83,6 +83,7 @@ struct Page {
             if let value { out["value"] = value }
             if required { out["required"] = true }
             out["hasOptions"] = !options.isEmpty
+            out["hidden"] = type == "hidden"
             if !options.isEmpty { out["options"] = options.map { ["value": $0, "selected": $0 == value] } }
             if type == "code" {
                 out["type"] = "text"

@@ -31,6 +31,7 @@ enum Templates {
         """
 
     static let section = """
+        {{#document}}<p class="draft" id="{{id}}" lang="{{lang}}">{{draft}}</p>{{/document}}
         {{#heading}}<h2>{{text}}</h2>{{/heading}}
         {{#paragraph}}<p>{{text}}</p>{{/paragraph}}
         {{#notice}}<p class="notice" id="{{id}}" role="status">{{text}}</p>{{/notice}}
@@ -48,7 +49,7 @@ enum Templates {
 
     static let form = """
         <form id="{{id}}"{{#class}} class="{{class}}"{{/class}} method="{{method}}" action="{{action}}">{{#csrf}}<input type="hidden" name="csrf" value="{{csrf}}">{{/csrf}}
-        {{#fields}}<p><label>{{label}}<br>{{#hasOptions}}<select name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/options}}</select>{{/hasOptions}}{{^hasOptions}}<input name="{{name}}" type="{{type}}" maxlength="{{maxlength}}"{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}{{#inputmode}} inputmode="{{inputmode}}"{{/inputmode}}{{#value}} value="{{value}}"{{/value}}{{#required}} required{{/required}}>{{/hasOptions}}</label></p>
+        {{#fields}}{{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">{{/hidden}}{{^hidden}}<p><label>{{label}}<br>{{#hasOptions}}<select name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/options}}</select>{{/hasOptions}}{{^hasOptions}}<input name="{{name}}" type="{{type}}" maxlength="{{maxlength}}"{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}{{#inputmode}} inputmode="{{inputmode}}"{{/inputmode}}{{#value}} value="{{value}}"{{/value}}{{#required}} required{{/required}}>{{/hasOptions}}</label></p>{{/hidden}}
         {{/fields}}<p><button id="{{submitID}}" class="{{submitID}}">{{submit}}</button></p></form>
         """
 

@@ -88,6 +88,16 @@ extension OperatorPages {
         else { throw PageError.notFound }
         return try await merchant(request, context, notice: visit.language(suspended ? "suspended_done" : "resumed_done"))
     }
+
+    /// Whether the merchant's payments with watched cards are refused or only flagged.
+    func watchPolicy(_ request: Request, _ context: some ConsoleRequestContext, refuse: Bool) async throws -> Response {
+        let visit = try await site.visit(request, context, .console, needs: .manageMerchants)
+        _ = try await site.form(request, context, session: visit.session)
+        guard let found = try await services.merchants.find(try id(context)),
+            try await services.merchants.setRefusesWatchedCards(found.id, refuse, actor: visit.actor, source: visit.source)
+        else { throw PageError.notFound }
+        return try await merchant(request, context, notice: visit.language(refuse ? "watched_refused" : "watched_flagged"))
+    }
 }
 
 extension DashboardPages {

@@ -28,7 +28,19 @@ enum OpenAPIObjects {
                     "cancellation_reason",
                     S.nullable(S.enumeration(["duplicate", "fraudulent", "requested_by_customer", "abandoned", "failed_invoice", "void_invoice", "automatic"]))
                 ),
-                ("capture_method", S.enumeration(["automatic", "automatic_async", "manual"])), ("client_secret", S.string(pattern: "^pi_.+_secret_")),
+                ("capture_method", S.enumeration(["automatic", "automatic_async", "manual"])),
+                (
+                    "card_watch",
+                    S.nullable(
+                        S.object(
+                            [
+                                ("action", S.enumeration(["flagged", "refused"])),
+                                ("incident", nullableString), ("listed_at", S.integer()),
+                            ], required: ["action", "incident", "listed_at"], closed: false,
+                            "Kessai: the last confirmation's card is on the exposure watch list (its number was exposed in an incident). flagged: the payment went ahead; refused: the account refuses watched cards and the payment was blocked."
+                        ))
+                ),
+                ("client_secret", S.string(pattern: "^pi_.+_secret_")),
                 ("confirmation_method", S.enumeration(["automatic", "manual"])), ("created", S.integer()), ("currency", currency), ("customer", anyNull),
                 ("description", nullableString), ("last_payment_error", S.nullable(lastPaymentError)), ("latest_charge", nullableString),
                 ("livemode", S.boolean()), ("metadata", stringMap), ("next_action", S.nullable(openObject)), ("on_behalf_of", anyNull),
@@ -103,6 +115,13 @@ enum OpenAPIObjects {
         return .object([("oneOf", .array([paymentMethod, cash]))])
     }
 
+    /// A charge's `outcome`: the bank's answer, or Kessai's exposure watch rule.
+    static let outcome = S.response([
+        ("network_status", S.enumeration(["approved_by_network", "declined_by_network", "not_sent_to_network"])), ("reason", nullableString),
+        ("risk_level", S.enumeration(["not_assessed", "elevated", "highest"])), ("rule", nullableString), ("seller_message", S.string()),
+        ("type", S.enumeration(["authorized", "issuer_declined", "blocked"])),
+    ])
+
     static var refund: JSONValue {
         S.response([
             ("id", S.string(pattern: "^re_")), ("object", S.constant("refund")), ("amount", S.integer(minimum: 1)), ("balance_transaction", anyNull),
@@ -117,7 +136,7 @@ enum OpenAPIObjects {
             ("id", S.string(pattern: "^ch_")), ("object", S.constant("charge")), ("amount", S.integer(minimum: 0)),
             ("amount_captured", S.integer(minimum: 0)), ("amount_refunded", S.integer(minimum: 0)), ("captured", S.boolean()),
             ("created", S.integer()), ("currency", currency), ("failure_code", nullableString), ("failure_message", nullableString),
-            ("outcome", openObject), ("paid", S.boolean()), ("payment_intent", S.string(pattern: "^pi_")),
+            ("outcome", outcome), ("paid", S.boolean()), ("payment_intent", S.string(pattern: "^pi_")),
             ("payment_method", S.string(pattern: "^pm_")), ("payment_method_details", openObject), ("refunded", S.boolean()),
             ("status", S.enumeration(["succeeded", "failed", "pending"])),
         ])

@@ -47,6 +47,8 @@ extension CardPayments {
         enum Claim: Sendable {
             case replay(PaymentIntent)
             case claimed(PaymentIntent, expMonth: Int, expYear: Int)
+            /// The card is watched and the merchant refuses watched cards: blocked, unread.
+            case blocked(PaymentIntent)
         }
         let attempt = AttemptID.random()
         // One transaction claims the intent (`processing`), reads the card with its ledger
@@ -82,6 +84,10 @@ extension CardPayments {
                     "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
                     param: "payment_method")
             }
+            intent.watch = try await Self.watch(method, merchant: merchant, on: db)
+            if intent.watch?.action == .refused {
+                return (.blocked(try await block(intent, method: method, isNew: isNew, now: now, on: db)), nil)
+            }
             let (month, year, read) = try await Self.readForAuthorization(
                 method, merchant: merchant, cards: cards, context: context.serving(intent.id.rawValue))
             let created = intent
@@ -92,7 +98,15 @@ extension CardPayments {
             intent.confirmedByKey = confirmation.idempotencyKey
             intent.attemptID = attempt
             intent.updated = now
-            if isNew {
+            if isNew, intent.watch != nil {
+                // A watched card (rare): the claim's writes with the watch's event, in one statement.
+                try await db.runWrites(
+                    [
+                        Self.attemptInsert(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: now, on: db),
+                        try db.insert(into: "payment_intents").model(PaymentIntentRow(intent), nilEncodingStrategy: .asNil).query,
+                    ] + events.writes(.paymentIntentCreated, intent: created, on: db) + events.writes(.paymentIntentCardWatchMatched, intent: intent, on: db)
+                        + cards.entryWrites())
+            } else if isNew {
                 let event = events.batchValues(.paymentIntentCreated, intent: created)
                 try await db.run(
                     batch: CardStatements.NewIntentClaim.self,
@@ -105,7 +119,8 @@ extension CardPayments {
                     Self.attemptInsert(attempt, intent: intent, operation: "authorize", amount: intent.amount, refund: nil, now: now, on: db),
                     try Self.saving(intent, on: db),
                 ]
-                try await db.runWrites(writes + cards.entryWrites())
+                let watched = intent.watch == nil ? [] : events.writes(.paymentIntentCardWatchMatched, intent: intent, on: db)
+                try await db.runWrites(writes + watched + cards.entryWrites())
             }
             return (.claimed(intent, expMonth: month, expYear: year), read)
         }
@@ -113,6 +128,10 @@ extension CardPayments {
         let (month, year): (Int, Int)
         switch claim {
         case .replay(let replayed): return replayed
+        case .blocked(let blocked):
+            KessaiMetrics.payment(method: "card", outcome: blocked.status.rawValue)
+            guard let error = blocked.lastPaymentError else { return blocked }
+            throw PaymentDeclined(intent: blocked, error: error)
         case .claimed(let claimed, let expMonth, let expYear): (intent, month, year) = (claimed, expMonth, expYear)
         }
         let card: CardDetails

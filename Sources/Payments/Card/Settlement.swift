@@ -85,7 +85,7 @@ extension CardPayments {
                 id: ChargeID.random(), merchant: intent.merchant, paymentIntent: intent.id, amount: intent.amount,
                 amountCaptured: captured ? intent.amount : 0, amountRefunded: 0, currency: intent.currency, status: "succeeded", captured: captured,
                 paymentMethod: method, acquirer: acquirer, acquirerReference: reference, cvcCheck: cvc.rawValue,
-                authentication: intent.authentication?.rawValue, failureCode: nil, declineCode: nil, failureMessage: nil, created: now)
+                authentication: intent.authentication?.rawValue, failureCode: nil, declineCode: nil, failureMessage: nil, created: now, watch: intent.watch)
             intent.latestCharge = charge.id
             if captured {
                 try intent.move(to: .succeeded)
@@ -101,7 +101,7 @@ extension CardPayments {
                 id: ChargeID.random(), merchant: intent.merchant, paymentIntent: intent.id, amount: intent.amount, amountCaptured: 0,
                 amountRefunded: 0, currency: intent.currency, status: "failed", captured: false, paymentMethod: method, acquirer: acquirer,
                 acquirerReference: nil, cvcCheck: decline.code == "incorrect_cvc" ? "fail" : nil, authentication: intent.authentication?.rawValue,
-                failureCode: decline.code, declineCode: decline.declineCode, failureMessage: decline.message, created: now)
+                failureCode: decline.code, declineCode: decline.declineCode, failureMessage: decline.message, created: now, watch: intent.watch)
             intent.latestCharge = charge.id
             try intent.move(to: .requiresPaymentMethod)
             intent.paymentMethod = nil
