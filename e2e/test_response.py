@@ -248,3 +248,70 @@ def test_an_exposed_card_is_flagged_at_any_shop_and_refused_where_the_shop_says_
     assert method.id not in json.dumps(reads), "a blocked card is never decrypted"
     assert pay(server, pk, sk, CARDS["e"])[1].startswith("pi_")
     assert server.cli("merchants", "watch-policy", second["id"], "--refuse", "--flag").returncode != 0
+
+
+def test_breach_response_pages_in_chromium(browser, server):
+    """A security operator works an incident in the console: the scope, the letters in both
+    languages and the Commission drafts (screenshots in .build/artifacts), then the watch list;
+    an admin makes the shop refuse watched cards from the merchant page."""
+    from conftest import screenshot
+    from test_console import (PASSWORD, assert_no_card_data, clear_browser, create_operator, demo_merchant, enroll, enroll_in_browser,
+                              login, login_in_browser, step_up_in_browser, wait_id)
+    from selenium.webdriver.common.by import By
+
+    start = int(time.time())
+    for card in ("a", "c"):
+        pay(server, server.publishable_key, server.secret_key, CARDS[card])
+    end = int(time.time()) + 1
+    time.sleep(2.5)
+    assert server.cli("ledger", "checkpoint").returncode == 0
+    merchant = demo_merchant(server)
+
+    clear_browser(browser)
+    phone, _ = enroll_in_browser(browser, server, create_operator(server, "kenji.sec@example.com", "security"))
+    login_in_browser(browser, server, "/console", "kenji.sec@example.com", PASSWORD, phone)
+    scope_url = f"{server.base}/console/response?from={start}&to={end}"
+    browser.get(scope_url)
+    row = wait_id(browser, "scope-merchants").find_element(By.CSS_SELECTOR, f'tr[data-id="{merchant}"]')
+    assert [td.text for td in row.find_elements(By.TAG_NAME, "td")][1:3] == ["2", "4"], row.text  # 2 cards: tokenized and read once each
+    assert browser.find_elements(By.ID, "statement"), "an exact answer says so"
+    assert_no_card_data(browser.page_source, "scope page")
+    screenshot(browser, f"response-scope-{server.backend}")
+    for language, words in (("ja", "クレジットカード番号"), ("en", "card issuer")):
+        browser.find_element(By.ID, f"letter-{language}-{merchant}").click()
+        letter = wait_id(browser, "letter")
+        assert letter.get_attribute("lang") == language and words in browser.page_source
+        assert "2" in browser.find_element(By.TAG_NAME, "main").text
+        assert_no_card_data(browser.page_source, f"letter ({language})")
+        screenshot(browser, f"response-letter-{language}-{server.backend}")
+        browser.get(scope_url)
+        wait_id(browser, "scope-merchants")
+    for kind in ("preliminary", "final"):
+        browser.find_element(By.ID, f"commission-{kind}").click()
+        wait_id(browser, "commission")
+        text = browser.find_element(By.TAG_NAME, "main").text
+        assert "(1) 概要" in text and "(9) その他" in text and ("確報" if kind == "final" else "速報") in text
+        screenshot(browser, f"response-commission-{kind}-{server.backend}")
+        browser.get(scope_url)
+        wait_id(browser, "scope-merchants")
+    step_up_in_browser(browser, scope_url, "watch", {}, "#watch-submit", "notice", phone)
+    assert "2" in browser.find_element(By.ID, "notice").text
+    watched = json.loads(server.cli("ledger", "query", "--from", "0", "--to", "9999999999", "--action", "cards.watched", "--json").stdout)
+    assert len(watched) == 1 and watched[0]["actor_kind"] == "operator" and watched[0]["actor_id"] != "local"
+    _, flagged = pay(server, server.publishable_key, server.secret_key, CARDS["c"])
+    assert client(server, server.secret_key).v1.payment_intents.retrieve(flagged)["card_watch"]["action"] == "flagged"
+
+    # An admin makes the shop refuse watched cards from its page in the console.
+    admin_phone, _ = enroll(server, create_operator(server, "mei.admin@example.com", "admin"))
+    admin = login(server, "/console", "mei.admin@example.com", PASSWORD, admin_phone)
+    page = admin.get(f"/console/merchants/{merchant}")
+    done = admin.submit(page, "watch-policy")
+    assert done.status == 200 and done.by_id("notice") is not None, done.text[:1000]
+    with pytest.raises(stripe.CardError) as refused:
+        pay(server, server.publishable_key, server.secret_key, CARDS["a"])
+    assert refused.value.error.decline_code == "merchant_blacklist"
+    # A viewer sees none of it.
+    viewer_phone, _ = enroll(server, create_operator(server, "go.viewer@example.com", "viewer"))
+    viewer = login(server, "/console", "go.viewer@example.com", PASSWORD, viewer_phone)
+    assert viewer.get(f"/console/response?from={start}&to={end}").status == 403
+    assert admin.get("/console/response?from=1&to=x").status in (400, 403)
