@@ -99,7 +99,7 @@ public struct ExposureScope: Sendable {
         func scope(_ merchant: String) -> MerchantScope { merchants[merchant] ?? MerchantScope(merchant: merchant) }
 
         // Read in clear: the suspect's decrypts in the window.
-        try await stream(actions: ["vault.decrypt"], from: query.from, to: query.to) { seq, entry in
+        try await stream(actions: ["vault.decrypt"], from: query.from, to: query.to, narrowedBy: query) { seq, entry in
             guard query.names(entry), let token = entry.objects["token"], let merchant = entry.objects["merchant"] else { return }
             var found = scope(merchant)
             found.readInClear[token, default: []].append(
@@ -112,7 +112,7 @@ public struct ExposureScope: Sendable {
         // window (a code's longest life) or in it, and not consumed or destroyed before it began.
         let lifetime: Int64 = 600_000
         var tokenized: [String: String] = [:]
-        try await stream(actions: ["vault.tokenize"], from: query.from - lifetime, to: query.to) { seq, entry in
+        try await stream(actions: ["vault.tokenize"], from: query.from - lifetime, to: query.to, narrowedBy: query) { seq, entry in
             guard query.names(entry), let token = entry.objects["token"], let merchant = entry.objects["merchant"] else { return }
             tokenized[token] = merchant
             // A card tokenized through the suspect in the window passed through it in clear.
@@ -134,19 +134,30 @@ public struct ExposureScope: Sendable {
                 merchants[merchant] = found
             }
         }
-        // Ciphertext only: every other card stored by the window's end.
+        // Ciphertext only: every other card stored by the window's end, counted by the database
+        // per merchant, less the cards read in clear among them (never a list of every card).
+        let cutoff = query.to / 1000 + 1
         let stored = try await database.withConnection { db in
-            try await db.select().column("merchant_id").column("token").from("vault_cards").where("created_at", .lessThan, query.to / 1000 + 1).all()
+            var select = db.select().column("merchant_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("vault_cards")
+                .where("created_at", .lessThan, cutoff)
+            if let only = query.merchant { select = select.where("merchant_id", .equal, only) }
+            return try await select.groupBy("merchant_id").all()
+                .map { (try $0.decode(column: "merchant_id", as: String.self), try $0.decode(column: "n", as: Int.self)) }
         }
-        do {
-            for row in stored {
-                let merchant = try row.decode(column: "merchant_id", as: String.self)
-                if let only = query.merchant, merchant != only { continue }
-                let token = try row.decode(column: "token", as: String.self)
-                var found = scope(merchant)
-                if found.readInClear[token] == nil { found.ciphertextOnly += 1 }
-                merchants[merchant] = found
+        for (merchant, count) in stored {
+            var found = scope(merchant)
+            let read = found.readInClear.keys.sorted()
+            var readAndStored = 0
+            for start in stride(from: 0, to: read.count, by: 500) {
+                let chunk = Array(read[start..<min(start + 500, read.count)])
+                readAndStored += try await database.withConnection { db in
+                    try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("vault_cards")
+                        .where("merchant_id", .equal, merchant).where("created_at", .lessThan, cutoff).where("token", .in, chunk).first()?
+                        .decode(column: "n", as: Int.self) ?? 0
+                }
             }
+            found.ciphertextOnly = count - readAndStored
+            merchants[merchant] = found
         }
         for (merchant, found) in merchants {
             var sorted = found
@@ -187,13 +198,21 @@ public struct ExposureScope: Sendable {
     }
 
     /// The sequenced entries with one of `actions` in a window, in ledger order, a page at a time.
-    func stream(actions: [String], from: Int64, to: Int64, _ visit: (Int, LedgerEntry) throws -> Void) async throws {
+    /// With `narrowedBy`, the database skips rows that cannot name the suspect (by the indexed
+    /// columns, and by a `LIKE` on the body for what only the body holds); every row it returns
+    /// is still checked exactly by ``Query/names(_:)``.
+    func stream(actions: [String], from: Int64, to: Int64, narrowedBy query: Query? = nil, _ visit: (Int, LedgerEntry) throws -> Void) async throws {
         var after = -1
+        let patterns = query.map(Self.bodyPatterns) ?? []
         while true {
             let cursor = after
             let rows = try await database.withConnection { db in
-                try await db.select().columns("seq", "body").from("ledger_entries").where("action", .in, actions).where("time", .greaterThanOrEqual, from)
-                    .where("time", .lessThan, to).where("seq", .greaterThan, cursor).orderBy("seq").limit(page).all()
+                var select = db.select().columns("seq", "body").from("ledger_entries").where("action", .in, actions).where("time", .greaterThanOrEqual, from)
+                    .where("time", .lessThan, to).where("seq", .greaterThan, cursor)
+                if let actor = query?.actor { select = select.where("actor_id", .equal, actor) }
+                if let merchant = query?.merchant { select = select.where("merchant_id", .equal, merchant) }
+                for pattern in patterns { select = select.where(SQLColumn("body"), .like, SQLBind(pattern)) }
+                return try await select.orderBy("seq").limit(page).all()
                     .map { (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "body", as: String.self)) }
             }
             for (seq, body) in rows {
@@ -201,6 +220,17 @@ public struct ExposureScope: Sendable {
             }
             guard let last = rows.last, rows.count == page else { return }
             after = last.0
+        }
+    }
+
+    /// `LIKE` patterns a body naming the suspect must match: its canonical member, between
+    /// wildcards. Unescaped, `%` and `_` in a value only widen the match; a value whose JSON form
+    /// has a backslash (an escape character to PostgreSQL's `LIKE`) gets no pattern.
+    static func bodyPatterns(_ query: Query) -> [String] {
+        [("instance", query.instance), ("source", query.sourceAddress), ("key_version", query.keyVersion)].compactMap { name, value in
+            guard let value else { return nil }
+            let member = "\"\(name)\":" + JSONValue.string(value).serialized()
+            return member.contains("\\") ? nil : "%" + member + "%"
         }
     }
 }

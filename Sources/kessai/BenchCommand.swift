@@ -5,7 +5,8 @@ import KessaiCore
 import Ledger
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures (never run by the tests).", subcommands: [LedgerBench.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks that print figures (never run by the tests).", subcommands: [LedgerBench.self, ScopeBench.self])
 
     struct LedgerBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -39,6 +39,9 @@ struct WatchTests {
             let gateway = test.gateway
             let first = try await test.merchant("Exposed Shop")
             let second = try await test.merchant("Other Shop")
+            // Stored before the window and never read in it: ciphertext only.
+            let storedOnly = try await tokenize(test, first.id, TestCards.all[1].number)
+            test.clock.advance(by: 1)
             let start = Int64(test.clock.now().timeIntervalSince1970 * 1000)
             let exposed = try await tokenize(test, first.id, TestCards.visa.number)
             #expect(try await pay(test, first.id, exposed).status == .succeeded)
@@ -48,6 +51,9 @@ struct WatchTests {
             let scope = try await ExposureScope(database: gateway.database, ledger: gateway.ledger, verifier: verifier)
                 .compute(ExposureScope.Query(from: start, to: start + 5_000))
             #expect(scope.exact)
+            let exposedShop = try #require(scope.merchants.first { $0.merchant == first.id.rawValue })
+            #expect(exposedShop.readInClear.keys.sorted() == [exposed.rawValue] && exposedShop.ciphertextOnly == 1)
+            #expect(exposedShop.securityCodesInReach == [storedOnly.rawValue, exposed.rawValue], "one still held when the window began, one tokenized in it")
             let list = WatchList(database: gateway.database, ledger: gateway.ledger, clock: test.clock)
             #expect(try await list.add(scope, incident: "inc_test", actor: LedgerActor(.operator, "usr_sec")) == .init(added: 1, alreadyListed: 0))
             #expect(try await list.add(scope, incident: "inc_test", actor: LedgerActor(.operator, "usr_sec")) == .init(added: 0, alreadyListed: 1))
