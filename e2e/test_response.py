@@ -281,7 +281,8 @@ def test_breach_response_pages_in_chromium(browser, server):
         browser.find_element(By.ID, f"letter-{language}-{merchant}").click()
         letter = wait_id(browser, "letter")
         assert letter.get_attribute("lang") == language and words in browser.page_source
-        assert "2" in browser.find_element(By.TAG_NAME, "main").text
+        main = browser.find_element(By.TAG_NAME, "main").text
+        assert ("うち 2 件のカード情報" if language == "ja" else "The card details of 2 payment(s)") in main, main
         assert_no_card_data(browser.page_source, f"letter ({language})")
         screenshot(browser, f"response-letter-{language}-{server.backend}")
         browser.get(scope_url)
@@ -295,7 +296,7 @@ def test_breach_response_pages_in_chromium(browser, server):
         browser.get(scope_url)
         wait_id(browser, "scope-merchants")
     step_up_in_browser(browser, scope_url, "watch", {}, "#watch-submit", "notice", phone)
-    assert "2" in browser.find_element(By.ID, "notice").text
+    assert browser.find_element(By.ID, "notice").text.endswith(": 2 (+0)"), browser.find_element(By.ID, "notice").text
     watched = json.loads(server.cli("ledger", "query", "--from", "0", "--to", "9999999999", "--action", "cards.watched", "--json").stdout)
     assert len(watched) == 1 and watched[0]["actor_kind"] == "operator" and watched[0]["actor_id"] != "local"
     _, flagged = pay(server, server.publishable_key, server.secret_key, CARDS["c"])
@@ -314,4 +315,6 @@ def test_breach_response_pages_in_chromium(browser, server):
     viewer_phone, _ = enroll(server, create_operator(server, "go.viewer@example.com", "viewer"))
     viewer = login(server, "/console", "go.viewer@example.com", PASSWORD, viewer_phone)
     assert viewer.get(f"/console/response?from={start}&to={end}").status == 403
-    assert admin.get("/console/response?from=1&to=x").status in (400, 403)
+    assert admin.get("/console/response?from=1&to=x").status == 400
+    assert admin.get("/console/response?from=1&to=2&actor=%00").status == 400
+    assert admin.get("/console/response?from=1&to=2&note=4242424242424242").status == 400

@@ -54,6 +54,14 @@ extension Ledger {
         }
     }
 
+    /// The sequenced entry at position `seq`, if there is one.
+    public func entry(at seq: Int) async throws -> LedgerEntry? {
+        try await database.withConnection { db in
+            try await db.select().column("body").from("ledger_entries").where("seq", .equal, seq).first()
+                .flatMap { LedgerEntry(canonical: try $0.decode(column: "body", as: String.self)) }
+        }
+    }
+
     /// The inclusion proof of entry `seq` in the tree of size `size` (default: the current size).
     public func inclusionProof(seq: Int, size: Int? = nil) async throws -> (leaf: Data, proof: [Data], size: Int, root: Data) {
         try await sequenceAll()

@@ -136,11 +136,13 @@ public struct ExposureScope: Sendable {
         }
         // Ciphertext only: every other card stored by the window's end, counted by the database
         // per merchant, less the cards read in clear among them (never a list of every card).
-        let cutoff = query.to / 1000 + 1
+        // Stored before the window's (exclusive) end: `created_at` is whole seconds.
+        let cutoff = (query.to + 999) / 1000
         let stored = try await database.withConnection { db in
             var select = db.select().column("merchant_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("vault_cards")
                 .where("created_at", .lessThan, cutoff)
             if let only = query.merchant { select = select.where("merchant_id", .equal, only) }
+            if let version = query.keyVersion { select = select.where("kek_version", .equal, Int(version) ?? -1) }
             return try await select.groupBy("merchant_id").all()
                 .map { (try $0.decode(column: "merchant_id", as: String.self), try $0.decode(column: "n", as: Int.self)) }
         }
@@ -151,9 +153,10 @@ public struct ExposureScope: Sendable {
             for start in stride(from: 0, to: read.count, by: 500) {
                 let chunk = Array(read[start..<min(start + 500, read.count)])
                 readAndStored += try await database.withConnection { db in
-                    try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("vault_cards")
-                        .where("merchant_id", .equal, merchant).where("created_at", .lessThan, cutoff).where("token", .in, chunk).first()?
-                        .decode(column: "n", as: Int.self) ?? 0
+                    var select = db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("vault_cards")
+                        .where("merchant_id", .equal, merchant).where("created_at", .lessThan, cutoff).where("token", .in, chunk)
+                    if let version = query.keyVersion { select = select.where("kek_version", .equal, Int(version) ?? -1) }
+                    return try await select.first()?.decode(column: "n", as: Int.self) ?? 0
                 }
             }
             found.ciphertextOnly = count - readAndStored
@@ -176,7 +179,8 @@ public struct ExposureScope: Sendable {
     /// Every cash payment's billing details and every card's billing name stored by the window's
     /// end (which fields, never their values).
     func personalData(_ query: Query, into merchants: inout [String: MerchantScope]) async throws {
-        let cutoff = query.to / 1000 + 1
+        // Stored before the window's (exclusive) end: `created_at` is whole seconds.
+        let cutoff = (query.to + 999) / 1000
         let cash = try await database.withConnection { db in
             try await db.select().columns("merchant_id", "payment_intent_id", "billing").from("cash_payments").where("created_at", .lessThan, cutoff).all()
         }

@@ -26,8 +26,19 @@ public enum Notices {
     public static func payments(_ scope: ExposureScope.Result, database: KessaiDatabase) async throws -> [String: [Payment]] {
         var out: [String: [Payment]] = [:]
         for merchant in scope.merchants {
-            let ids = Set(merchant.readInClear.values.flatMap { $0.compactMap(\.paymentIntent) })
+            var ids = Set(merchant.readInClear.values.flatMap { $0.compactMap(\.paymentIntent) })
+            // A card seen only at tokenization (confirmed through another process): its payments.
+            let tokenizedOnly = merchant.readInClear.filter { $0.value.allSatisfy { $0.paymentIntent == nil } }.keys.sorted()
+            for start in stride(from: 0, to: tokenizedOnly.count, by: 500) {
+                let chunk = Array(tokenizedOnly[start..<min(start + 500, tokenizedOnly.count)])
+                let found = try await database.withConnection { db in
+                    try await db.select().column("id").from("payment_intents").where("merchant_id", .equal, merchant.merchant)
+                        .where("payment_method", .in, chunk).all().map { try $0.decode(column: "id", as: String.self) }
+                }
+                ids.formUnion(found)
+            }
             guard !ids.isEmpty else { continue }
+            let wanted = Array(ids)
             let rows = try await database.withConnection { db in
                 try await db.select().column(SQLColumn("id", table: "p")).column(SQLColumn("created_at", table: "p")).column(SQLColumn("amount", table: "p"))
                     .column(SQLColumn("currency", table: "p")).column(SQLColumn("brand", table: "m")).column(SQLColumn("last4", table: "m"))
@@ -37,7 +48,7 @@ public enum Notices {
                         SQLAlias(SQLIdentifier("payment_methods"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
                         on: SQLColumn("payment_method", table: "p"), .equal, SQLColumn("id", table: "m")
                     )
-                    .where(SQLColumn("id", table: "p"), .in, SQLBind.group(Array(ids))).all()
+                    .where(SQLColumn("id", table: "p"), .in, SQLBind.group(wanted)).all()
             }
             out[merchant.merchant] = try rows.map { row in
                 let billing = (try row.decode(column: "billing_details", as: String?.self)).flatMap {

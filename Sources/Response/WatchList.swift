@@ -35,31 +35,41 @@ public struct WatchList: Sendable {
         let tokens = scope.merchants.flatMap { $0.readInClear.keys }.sorted()
         let now = clock.now()
         return try await database.transaction { db in
-            var added = 0
-            var already = 0
-            var start = 0
-            while start < tokens.count {
+            // The cards' fingerprints with their mode: a test card's exposure watches test payments only.
+            var cards = Set<Card>()
+            for start in stride(from: 0, to: tokens.count, by: 500) {
                 let chunk = Array(tokens[start..<min(start + 500, tokens.count)])
-                start += chunk.count
-                let fingerprints = Set(
-                    try await db.select().column("fingerprint").from("vault_cards").where("token", .in, chunk).all()
-                        .map { try $0.decode(column: "fingerprint", as: String.self) })
-                for fingerprint in fingerprints.sorted() {
-                    let listed = try await db.select().column("fingerprint").from("watched_cards").where("fingerprint", .equal, fingerprint).first()
-                    if listed != nil {
-                        already += 1
-                        continue
-                    }
-                    try await db.insert(into: "watched_cards").columns("fingerprint", "incident", "added_by", "added_at")
-                        .values(SQLBind(fingerprint), SQLBind(incident), SQLBind("\(actor.kind.rawValue):\(actor.id)"), SQLBind(now.unixSeconds)).run()
-                    added += 1
+                let rows = try await db.select().column(SQLColumn("fingerprint", table: "vault_cards")).column(SQLColumn("livemode", table: "payment_methods"))
+                    .from("vault_cards").join(
+                        "payment_methods", on: SQLColumn("token", table: "vault_cards"), .equal, SQLColumn("id", table: "payment_methods")
+                    )
+                    .where(SQLColumn("token", table: "vault_cards"), .in, SQLBind.group(chunk)).all()
+                for row in rows {
+                    cards.insert(
+                        Card(fingerprint: try row.decode(column: "fingerprint", as: String.self), livemode: try row.decode(column: "livemode", as: Int.self)))
                 }
             }
+            var added = 0
+            for card in cards.sorted(by: { ($0.fingerprint, $0.livemode) < ($1.fingerprint, $1.livemode) }) {
+                // Another process may list the same card at the same moment: the database keeps one.
+                added += try await db.insert(into: "watched_cards").columns("fingerprint", "livemode", "incident", "added_by", "added_at")
+                    .values(
+                        SQLBind(card.fingerprint), SQLBind(card.livemode), SQLBind(incident), SQLBind("\(actor.kind.rawValue):\(actor.id)"),
+                        SQLBind(now.unixSeconds)
+                    )
+                    .ignoringConflicts(with: ["fingerprint", "livemode"]).returning("fingerprint").all().count
+            }
+            let already = cards.count - added
             var objects = ["cards": String(added), "already_listed": String(already)]
             if let incident { objects["incident"] = incident }
             try await ledger.record(LedgerEntry(time: now, actor: actor, action: "cards.watched", objects: objects, source: source), on: db)
             return Listing(added: added, alreadyListed: already)
         }
+    }
+
+    struct Card: Hashable {
+        let fingerprint: String
+        let livemode: Int
     }
 
     /// How many cards are listed.

@@ -7,13 +7,16 @@ extension Schema {
             name: "exposure_watch",
             both: [
                 // The vault's internal fingerprint (a keyed hash, the same card at every merchant)
-                // of each card an incident exposed; never the number.
+                // of each card an incident exposed, never the number; a test-mode card watches
+                // test-mode payments only.
                 """
                 CREATE TABLE watched_cards (
-                    fingerprint TEXT PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    livemode INTEGER NOT NULL,
                     incident TEXT,
                     added_by TEXT NOT NULL,
-                    added_at BIGINT NOT NULL
+                    added_at BIGINT NOT NULL,
+                    PRIMARY KEY (fingerprint, livemode)
                 )
                 """,
                 "ALTER TABLE merchants ADD COLUMN refuse_watched_cards INTEGER NOT NULL DEFAULT 0",

@@ -62,7 +62,7 @@ extension Bench {
                     say(String(format: "build: %d reads in %.1f s (recorded and sequenced)", reads, LedgerBench.seconds(ContinuousClock.now - began)))
                 }
                 var query = ExposureScope.Query(from: start, to: start + Int64(reads) * 10 + 1)
-                query.instance = "web-1:1"
+                query.instance = "web-\(1 % instances):1"
                 let verifier = LedgerVerifier(database: database, publicKey: try gateway.keySource.checkpointPublicKey())
                 let began = ContinuousClock.now
                 let result = try await ExposureScope(database: database, ledger: ledger, verifier: verifier).compute(query)
@@ -71,7 +71,7 @@ extension Bench {
                 let expected = (0..<reads).count { $0 % instances == 1 % instances }
                 say(
                     String(
-                        format: "scope: %d reads in the ledger, %d read by web-1:1 found (%@), %.1f s, %@, peak memory %.0f MiB", reads, found,
+                        format: "scope: %d reads in the ledger, %d read by the one process found (%@), %.1f s, %@, peak memory %.0f MiB", reads, found,
                         found == expected ? "exact" : "EXPECTED \(expected)", seconds, result.exact ? "verified" : "NOT VERIFIED", Self.peakMiB()))
             }
         }

@@ -176,39 +176,16 @@ extension IncidentResponseCommand {
                             final: final, detectedAt: detected, unauthorizedAccess: unauthorizedAccess, scope: scope, merchants: withCards, people: cards,
                             codes: codes, personalData: personal), final ? "commission-final.md" : "commission-preliminary.md")
                 }
-                try write(try await Self.timeline(gateway: gateway, incident: found, scope: scope), "timeline.md")
+                let facts = found.map {
+                    Timeline.IncidentFacts(id: $0.id, kind: $0.kind, summary: $0.summary, openedAt: $0.openedAt, firstSeq: $0.firstSeq)
+                }
+                try write(try await Timeline.markdown(ledger: gateway.ledger, incident: facts, scope: scope), "timeline.md")
                 say(
                     "drafts in \(out): \(withCards) merchants, \(cards) cards read in clear, \(codes) security codes in reach\(scope.exact ? "" : " — NOT EXACT: the ledger did not verify")"
                 )
             }
         }
 
-        /// The incident from the ledger: first suspicious event, detection, each person's step,
-        /// containment, exports.
-        static func timeline(gateway: Gateway, incident: Incident?, scope: ExposureScope.Result) async throws -> String {
-            var lines = ["# Timeline (JST)", ""]
-            func at(_ millis: Int64) -> String {
-                Date(timeIntervalSince1970: TimeInterval(millis) / 1000 + 9 * 3600).ISO8601Format().replacingOccurrences(of: "Z", with: "")
-            }
-            let firstRead = scope.merchants.flatMap { $0.readInClear.values.flatMap { $0 } }.map(\.time).min()
-            if let firstRead { lines.append("- \(at(firstRead)) first card read in the scope's window") }
-            let entries = try await gateway.ledger.query(LedgerQuery(from: 0, to: Int64.max))
-            if let incident {
-                if let seq = incident.firstSeq, let first = entries.first(where: { $0.seq == seq }) {
-                    lines.append("- \(at(first.entry.time)) first suspicious event: \(first.entry.action) from \(first.entry.source ?? "-") (ledger #\(seq))")
-                }
-                lines.append("- \(at(incident.openedAt * 1000)) detected: \(incident.id) \(incident.kind) — \(incident.summary)")
-                for row in entries where row.entry.objects["incident"] == incident.id && row.entry.action != "incident.opened" {
-                    lines.append("- \(at(row.entry.time)) \(row.entry.action) by \(row.entry.actor.id): \(row.entry.objects["note"] ?? "")")
-                }
-            }
-            for row in entries where row.entry.action == "cards.exported" {
-                lines.append(
-                    "- \(at(row.entry.time)) card brands' file exported under \(row.entry.objects["approval"] ?? "-") (\(row.entry.objects["cards"] ?? "?") cards)"
-                )
-            }
-            return lines.joined(separator: "\n") + "\n"
-        }
     }
 }
 

@@ -11,18 +11,18 @@ import Vault
 
 @Suite("Exposure watch: an exposed card's next payment is flagged anywhere, and blocked where the merchant says so; other cards are not")
 struct WatchTests {
-    func tokenize(_ test: TestGateway, _ merchant: MerchantID, _ number: String) async throws -> PaymentMethodID {
+    func tokenize(_ test: TestGateway, _ merchant: MerchantID, _ number: String, livemode: Bool = false) async throws -> PaymentMethodID {
         let pan = try PAN(number)
         let request = CardTokenization(
             pan: pan, expiry: try CardExpiry(month: 12, year: 2031, now: .testNow), securityCode: try SecurityCode("123", brand: pan.brand),
             billingDetails: BillingDetails(), metadata: [:])
-        return try await test.gateway.paymentMethods.tokenize(request, merchant: merchant, livemode: false, context: .test).id
+        return try await test.gateway.paymentMethods.tokenize(request, merchant: merchant, livemode: livemode, context: .test).id
     }
 
-    func pay(_ test: TestGateway, _ merchant: MerchantID, _ method: PaymentMethodID) async throws -> PaymentIntent {
+    func pay(_ test: TestGateway, _ merchant: MerchantID, _ method: PaymentMethodID, livemode: Bool = false) async throws -> PaymentIntent {
         var new = CardPayments.NewIntent(amount: 1500, currency: .jpy)
         new.paymentMethod = method
-        return try await test.gateway.payments.createAndConfirm(new, merchant: merchant, livemode: false, .init(), context: .test)
+        return try await test.gateway.payments.createAndConfirm(new, merchant: merchant, livemode: livemode, .init(), context: .test)
     }
 
     func events(_ test: TestGateway, _ type: String, merchant: MerchantID) async throws -> Int {
@@ -67,6 +67,9 @@ struct WatchTests {
             let charge = try #require(try await gateway.payments.charge(againCharge, merchant: second.id))
             #expect(charge.watch?.action == .flagged && charge.status == "succeeded")
             #expect(try await events(test, "payment_intent.card_watch_matched", merchant: second.id) == 1)
+            // An exposure in test mode watches test payments only: the same number live is not flagged.
+            let live = try await pay(test, second.id, try await tokenize(test, second.id, TestCards.visa.number, livemode: true), livemode: true)
+            #expect(live.status == .succeeded && live.watch == nil)
             // A reissued card (a new number) and any other card are not.
             let fresh = try await pay(test, second.id, try await tokenize(test, second.id, TestCards.all[2].number))
             #expect(fresh.status == .succeeded && fresh.watch == nil)
@@ -92,6 +95,10 @@ struct WatchTests {
                 let stored = try #require(try await gateway.payments.retrieve(waiting.id, merchant: second.id))
                 #expect(stored.status == .requiresPaymentMethod && stored.watch?.action == .refused)
             }
+            // Each blocked confirmation: one watch event and one failure event, nothing else.
+            #expect(try await events(test, "payment_intent.card_watch_matched", merchant: second.id) == 3)
+            #expect(try await events(test, "payment_intent.payment_failed", merchant: second.id) == 2)
+            #expect(try await events(test, "payment_intent.succeeded", merchant: second.id) == 3)
             try await gateway.ledger.sequenceAll()
             let entries = try await gateway.ledger.query(LedgerQuery(from: 0, to: .max)).map(\.entry)
             for method in [blockedMethod, existingMethod] {

@@ -33,6 +33,19 @@ struct ScopeParameters {
         self.query = query
     }
 
+    /// A page's query parameters: none may hold a card number or a control character.
+    static func queryFields(_ request: Request) throws -> [String: String] {
+        var fields: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters {
+            let (key, value) = (String(key), String(value))
+            if CardNumberScan.containsCardNumber(key) || CardNumberScan.containsCardNumber(value) { throw PageError.cardNumber }
+            guard key.count <= 32, value.count <= 256, !(key + value).unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else { throw PageError.badForm }
+            fields[key] = fields[key] ?? value
+        }
+        return fields
+    }
+
     /// ISO 8601 or Unix seconds, as milliseconds.
     static func millis(_ text: String) -> Int64? {
         if let seconds = Int64(text) { return (0...100_000_000_000).contains(seconds) ? seconds * 1000 : nil }
@@ -60,21 +73,24 @@ extension OperatorPages {
         let visit = try await site.visit(request, context, .console, needs: .incidents)
         let t = visit.language
         guard let compute = services.exposureScope else { throw PageError.notFound }
-        let fields = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { first, _ in first })
+        let fields = try ScopeParameters.queryFields(request)
         let parameters = try ScopeParameters(fields)
         var page = Page(t("response"))
         if let notice { page.notice(notice) }
         if let error { page.error(error) }
         page.paragraph(t("response_help"))
         page.form(
-            id: "scope", action: "/console/response", csrf: visit.csrf,
+            id: "scope", action: "/console/response", csrf: "",
             fields: ScopeParameters.names.map { name in
                 Page.Field(
                     name: name, label: t("scope_\(name)"), value: parameters?.values[name], required: name == "from" || name == "to", maxLength: 128)
-            }, submit: t("scope_compute"), submitID: "scope-submit", method: "get")
+            } + [.init(name: "incident", label: t("incident_optional"), value: fields["incident"], required: false, maxLength: 64)],
+            submit: t("scope_compute"), submitID: "scope-submit", method: "get")
         guard let parameters else { return site.render(page, visit) }
         let scope = try await compute(parameters.query)
-        try await site.audit(visit, "console.scope.viewed", parameters.values.merging(["merchants": String(scope.merchants.count)]) { a, _ in a })
+        var audited = Dictionary(uniqueKeysWithValues: parameters.values.map { ("filter_\($0.key)", $0.value) })
+        audited["merchants"] = String(scope.merchants.count)
+        try await site.audit(visit, "console.scope.viewed", audited)
         let statement = ScopeReport.statement(scope)
         if scope.exact { page.notice(statement, id: "statement") } else { page.error(statement) }
         page.facts(
@@ -106,8 +122,10 @@ extension OperatorPages {
                     "\(merchant.merchant): \(t("letter_en"))", href: parameters.link("/console/response/letter", [("of", merchant.merchant), ("lang", "en")]),
                     id: "letter-en-\(merchant.merchant)")
             }
-            page.link(t("commission_preliminary"), href: parameters.link("/console/response/commission", [("final", "0")]), id: "commission-preliminary")
-            page.link(t("commission_final"), href: parameters.link("/console/response/commission", [("final", "1")]), id: "commission-final")
+            let incident = fields["incident"].map { [("incident", $0)] } ?? []
+            page.link(
+                t("commission_preliminary"), href: parameters.link("/console/response/commission", [("final", "0")] + incident), id: "commission-preliminary")
+            page.link(t("commission_final"), href: parameters.link("/console/response/commission", [("final", "1")] + incident), id: "commission-final")
             page.heading(t("watch_cards"))
             page.paragraph(t("watch_cards_help"))
             page.form(
@@ -125,7 +143,9 @@ extension OperatorPages {
         let t = visit.language
         guard let compute = services.exposureScope, let parameters = try ScopeParameters(form.fields) else { throw PageError.badForm }
         let incident = form.fields["incident"].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
-        if let incident, !(incident.hasPrefix("inc_") && incident.count <= 64), try await services.incidents.find(incident) == nil { throw PageError.badForm }
+        if let incident {
+            guard incident.hasPrefix("inc_"), incident.utf8.count <= 64, try await services.incidents.find(incident) != nil else { throw PageError.badForm }
+        }
         guard try await site.stepUp(visit, form, action: "cards.watch") else { return try await response(request, context, error: t("step_up_refused")) }
         let scope = try await compute(parameters.query)
         guard scope.exact else { return try await response(request, context, error: ScopeReport.statement(scope)) }
@@ -137,7 +157,7 @@ extension OperatorPages {
     /// A merchant's letter to its customers, in Japanese or English, drafted from the scope.
     func letter(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .console, needs: .incidents)
-        let fields = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { first, _ in first })
+        let fields = try ScopeParameters.queryFields(request)
         guard let compute = services.exposureScope, let parameters = try ScopeParameters(fields), let of = fields["of"], of.count <= 64 else {
             throw PageError.badForm
         }
@@ -155,12 +175,19 @@ extension OperatorPages {
     /// The report draft for the Personal Information Protection Commission (速報 or 確報).
     func commission(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
         let visit = try await site.visit(request, context, .console, needs: .incidents)
-        let fields = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { first, _ in first })
+        let fields = try ScopeParameters.queryFields(request)
         guard let compute = services.exposureScope, let parameters = try ScopeParameters(fields) else { throw PageError.badForm }
         let scope = try await compute(parameters.query)
         let exposed = scope.merchants.filter { !$0.readInClear.isEmpty }
+        // Due dates count from the incident's detection; without one, from now.
+        var detected = services.clock.now().unixSeconds
+        if let id = fields["incident"] {
+            guard let incident = try await services.incidents.find(id) else { throw PageError.notFound }
+            detected = incident.openedAt
+        }
         let text = Notices.commissionReport(
-            final: fields["final"] == "1", detectedAt: services.clock.now().unixSeconds, unauthorizedAccess: true, scope: scope, merchants: exposed.count,
+            final: fields["final"] == "1", detectedAt: detected, unauthorizedAccess: fields["unauthorized_access"] != "0", scope: scope,
+            merchants: exposed.count,
             people: exposed.reduce(0) { $0 + $1.readInClear.count }, codes: scope.merchants.reduce(0) { $0 + $1.securityCodesInReach.count },
             personalData: scope.merchants.reduce(0) { $0 + $1.personalData.count })
         try await site.audit(visit, "console.commission_report.viewed", ["final": fields["final"] == "1" ? "true" : "false"])

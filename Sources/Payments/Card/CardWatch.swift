@@ -49,14 +49,15 @@ extension CardPayments {
             SELECT watched_cards.incident, watched_cards.added_at, merchants.refuse_watched_cards FROM vault_cards \
             JOIN watched_cards ON watched_cards.fingerprint = vault_cards.fingerprint \
             JOIN merchants ON merchants.id = vault_cards.merchant_id \
-            WHERE vault_cards.token = $1 AND vault_cards.merchant_id = $2
+            WHERE vault_cards.token = $1 AND vault_cards.merchant_id = $2 AND watched_cards.livemode = $3
             """
-        static let parameters: [SQLValue.Kind] = [.text, .text]
+        static let parameters: [SQLValue.Kind] = [.text, .text, .integer]
     }
 
-    /// The watch a payment with `method` falls under, if its card is listed.
-    static func watch(_ method: PaymentMethodID, merchant: MerchantID, on db: any SQLDatabase) async throws -> CardWatch? {
-        guard let row = try await db.rows(WatchLookup.self, [.text(method.rawValue), .text(merchant.rawValue)]).first else { return nil }
+    /// The watch a payment with `method` falls under, if its card is listed (in the payment's mode).
+    static func watch(_ method: PaymentMethodID, merchant: MerchantID, livemode: Bool, on db: any SQLDatabase) async throws -> CardWatch? {
+        guard let row = try await db.rows(WatchLookup.self, [.text(method.rawValue), .text(merchant.rawValue), .integer(livemode ? 1 : 0)]).first
+        else { return nil }
         return CardWatch(incident: try row.optionalText(0), listedAt: try row.integer(1), action: try row.integer(2) != 0 ? .refused : .flagged)
     }
 }
@@ -70,9 +71,14 @@ extension CardPayments {
     ///   - intent: the intent being confirmed, with its `watch` set.
     ///   - isNew: whether the intent is being created with this confirmation (it is inserted).
     /// - Returns: the blocked intent, as written.
-    func block(_ intent: PaymentIntent, method: PaymentMethodID, isNew: Bool, now: Date, on db: any SQLDatabase) async throws -> PaymentIntent {
+    func block(
+        _ intent: PaymentIntent, method: PaymentMethodID, confirmation: Confirmation, isNew: Bool, now: Date, on db: any SQLDatabase
+    ) async throws -> PaymentIntent {
         let created = intent
         var blocked = intent
+        // A retry with the same Idempotency-Key after a crash is answered with this intent.
+        blocked.confirmedByKey = confirmation.idempotencyKey
+        if let returnURL = confirmation.returnURL { blocked.returnURL = returnURL }
         let message = "Your card was declined."
         let charge = Charge(
             id: ChargeID.random(), merchant: intent.merchant, paymentIntent: intent.id, amount: intent.amount, amountCaptured: 0, amountRefunded: 0,

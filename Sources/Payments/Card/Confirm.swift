@@ -84,9 +84,9 @@ extension CardPayments {
                     "You cannot confirm this PaymentIntent because it's missing a payment method. Update it with a payment_method or pass one to confirm.",
                     param: "payment_method")
             }
-            intent.watch = try await Self.watch(method, merchant: merchant, on: db)
+            intent.watch = try await Self.watch(method, merchant: merchant, livemode: intent.livemode, on: db)
             if intent.watch?.action == .refused {
-                return (.blocked(try await block(intent, method: method, isNew: isNew, now: now, on: db)), nil)
+                return (.blocked(try await block(intent, method: method, confirmation: confirmation, isNew: isNew, now: now, on: db)), nil)
             }
             let (month, year, read) = try await Self.readForAuthorization(
                 method, merchant: merchant, cards: cards, context: context.serving(intent.id.rawValue))
@@ -129,6 +129,10 @@ extension CardPayments {
         switch claim {
         case .replay(let replayed): return replayed
         case .blocked(let blocked):
+            // The exposed card's code is not kept for a retry that will be blocked too.
+            if let method = blocked.lastPaymentError?.paymentMethod {
+                await vault.discardSecurityCode(token: PaymentMethodID(rawValue: method), merchant: merchant)
+            }
             KessaiMetrics.payment(method: "card", outcome: blocked.status.rawValue)
             guard let error = blocked.lastPaymentError else { return blocked }
             throw PaymentDeclined(intent: blocked, error: error)
