@@ -96,17 +96,15 @@ public struct ExposureScope: Sendable {
         let report = try await verifier.verify()
         let checkpoint = try await ledger.checkpoints().last
         var merchants: [String: MerchantScope] = [:]
-        func scope(_ merchant: String) -> MerchantScope { merchants[merchant] ?? MerchantScope(merchant: merchant) }
 
         // Read in clear: the suspect's decrypts in the window.
         try await stream(actions: ["vault.decrypt"], from: query.from, to: query.to, narrowedBy: query) { seq, entry in
             guard query.names(entry), let token = entry.objects["token"], let merchant = entry.objects["merchant"] else { return }
-            var found = scope(merchant)
-            found.readInClear[token, default: []].append(
+            // In place: a copy of the merchant's scope would copy its dictionary on every read.
+            merchants[merchant, default: MerchantScope(merchant: merchant)].readInClear[token, default: []].append(
                 Read(
                     seq: seq, time: entry.time, purpose: entry.purpose, paymentIntent: entry.objects["payment_intent"],
                     actor: "\(entry.actor.kind.rawValue):\(entry.actor.id)", instance: entry.instance, source: entry.source))
-            merchants[merchant] = found
         }
         // Security codes in reach: tokenized through the suspect up to 10 minutes before the
         // window (a code's longest life) or in it, and not consumed or destroyed before it began.
@@ -117,21 +115,17 @@ public struct ExposureScope: Sendable {
             tokenized[token] = merchant
             // A card tokenized through the suspect in the window passed through it in clear.
             guard entry.time >= query.from else { return }
-            var found = scope(merchant)
-            found.readInClear[token, default: []].append(
+            merchants[merchant, default: MerchantScope(merchant: merchant)].readInClear[token, default: []].append(
                 Read(
                     seq: seq, time: entry.time, purpose: "tokenization", paymentIntent: nil, actor: "\(entry.actor.kind.rawValue):\(entry.actor.id)",
                     instance: entry.instance, source: entry.source))
-            merchants[merchant] = found
         }
         if !tokenized.isEmpty {
             try await stream(actions: ["vault.cvc_consumed", "vault.cvc_destroyed"], from: query.from - lifetime, to: query.from) { _, entry in
                 if let token = entry.objects["token"] { tokenized[token] = nil }
             }
             for (token, merchant) in tokenized {
-                var found = scope(merchant)
-                found.securityCodesInReach.insert(token)
-                merchants[merchant] = found
+                merchants[merchant, default: MerchantScope(merchant: merchant)].securityCodesInReach.insert(token)
             }
         }
         // Ciphertext only: every other card stored by the window's end, counted by the database
@@ -147,8 +141,7 @@ public struct ExposureScope: Sendable {
                 .map { (try $0.decode(column: "merchant_id", as: String.self), try $0.decode(column: "n", as: Int.self)) }
         }
         for (merchant, count) in stored {
-            var found = scope(merchant)
-            let read = found.readInClear.keys.sorted()
+            let read = (merchants[merchant]?.readInClear.keys).map { $0.sorted() } ?? []
             var readAndStored = 0
             for start in stride(from: 0, to: read.count, by: 500) {
                 let chunk = Array(read[start..<min(start + 500, read.count)])
@@ -159,8 +152,7 @@ public struct ExposureScope: Sendable {
                     return try await select.first()?.decode(column: "n", as: Int.self) ?? 0
                 }
             }
-            found.ciphertextOnly = count - readAndStored
-            merchants[merchant] = found
+            merchants[merchant, default: MerchantScope(merchant: merchant)].ciphertextOnly = count - readAndStored
         }
         for (merchant, found) in merchants {
             var sorted = found
@@ -201,29 +193,44 @@ public struct ExposureScope: Sendable {
         }
     }
 
-    /// The sequenced entries with one of `actions` in a window, in ledger order, a page at a time.
+    /// The sequenced entries with one of `actions` in a window, a page at a time, in time order.
     /// With `narrowedBy`, the database skips rows that cannot name the suspect (by the indexed
     /// columns, and by a `LIKE` on the body for what only the body holds); every row it returns
     /// is still checked exactly by ``Query/names(_:)``.
     func stream(actions: [String], from: Int64, to: Int64, narrowedBy query: Query? = nil, _ visit: (Int, LedgerEntry) throws -> Void) async throws {
-        var after = -1
+        // Pages in (time, seq) order, each starting after the last row of the one before: the
+        // time index serves every page from where the last ended (ordering by seq alone would
+        // re-read the window up to the cursor for every page).
+        var after: (time: Int64, seq: Int)? = nil
         let patterns = query.map(Self.bodyPatterns) ?? []
         while true {
             let cursor = after
             let rows = try await database.withConnection { db in
-                var select = db.select().columns("seq", "body").from("ledger_entries").where("action", .in, actions).where("time", .greaterThanOrEqual, from)
-                    .where("time", .lessThan, to).where("seq", .greaterThan, cursor)
+                var select = db.select().columns("seq", "time", "body").from("ledger_entries").where("action", .in, actions)
+                    .where("time", .greaterThanOrEqual, max(from, cursor?.time ?? from)).where("time", .lessThan, to)
+                if let cursor {
+                    select = select.where { group in
+                        group.where("time", .greaterThan, cursor.time).orWhere { same in
+                            same.where("time", .equal, cursor.time).where("seq", .greaterThan, cursor.seq)
+                        }
+                    }
+                }
                 if let actor = query?.actor { select = select.where("actor_id", .equal, actor) }
                 if let merchant = query?.merchant { select = select.where("merchant_id", .equal, merchant) }
                 for pattern in patterns { select = select.where(SQLColumn("body"), .like, SQLBind(pattern)) }
-                return try await select.orderBy("seq").limit(page).all()
-                    .map { (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "body", as: String.self)) }
+                return try await select.orderBy("time").orderBy("seq").limit(page).all()
+                    .map {
+                        (
+                            try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "time", as: Int64.self),
+                            try $0.decode(column: "body", as: String.self)
+                        )
+                    }
             }
-            for (seq, body) in rows {
+            for (seq, _, body) in rows {
                 if let entry = LedgerEntry(canonical: body) { try visit(seq, entry) }
             }
             guard let last = rows.last, rows.count == page else { return }
-            after = last.0
+            after = (last.1, last.0)
         }
     }
 
