@@ -3,18 +3,29 @@ cards paid through it then — nothing missing, nothing extra — per merchant, 
 two processes and on the SQLite default with one."""
 import json
 import os
+import re
 import tempfile
 import time
 
 import pytest
 import stripe
 
-from conftest import Server, make_database
+from conftest import Server, make_database, scan_for_card_data
 
 CARDS = {
     "a": "4242424242424242", "b": "5555555555554444", "c": "378282246310005",
     "d": "4000056655665556", "e": "3566002020360505",
 }
+
+
+def cvc(number):
+    """The test's security codes: rare enough that a code standing alone in any output is a leak."""
+    return "9876" if number.startswith("37") else "987"
+
+
+def assert_no_security_code(text):
+    for code in ("987", "9876"):
+        assert not re.search(rf"(?<![0-9A-Za-z.]){code}(?![0-9A-Za-z.])", text), f"security code {code} in the output"
 
 
 def client(server, key):
@@ -23,7 +34,7 @@ def client(server, key):
 
 def pay(server, publishable, secret, number):
     method = client(server, publishable).v1.payment_methods.create(
-        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2033, "cvc": "4321" if number.startswith("37") else "321"}})
+        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2033, "cvc": cvc(number)}})
     intent = client(server, secret).v1.payment_intents.create(
         params={"amount": 1500, "currency": "jpy", "payment_method": method.id, "confirm": True})
     assert intent.status == "succeeded"
@@ -99,6 +110,7 @@ def test_two_processes_scope_is_exact_per_instance_and_merchant():
         assert csv.splitlines()[0].startswith("merchant,payment_method,time") and len(csv.splitlines()) == 1 + 2 * 3
         for number in CARDS.values():
             assert number not in csv and number not in json.dumps(scope(web1, before, end))
+        assert_no_security_code(csv + json.dumps(scope(web1, before, end)))
     finally:
         assert web2.stop() == 0
         assert web1.stop() == 0
@@ -200,6 +212,9 @@ def test_card_brands_file_needs_two_operators_and_opens_only_with_the_key(server
     everything = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     for number in CARDS.values():
         assert number not in everything
+    assert_no_security_code(everything)
+    # Nor in the data directory, the logs or (on PostgreSQL) a pg_dump, after the export.
+    scan_for_card_data(server, [(number, cvc(number)) for number in CARDS.values()])
 
 
 def test_an_exposed_card_is_flagged_at_any_shop_and_refused_where_the_shop_says_so(server):
@@ -236,7 +251,7 @@ def test_an_exposed_card_is_flagged_at_any_shop_and_refused_where_the_shop_says_
     # The shop refuses watched cards: a card error, never sent to the bank.
     assert server.cli("merchants", "watch-policy", second["id"], "--refuse").returncode == 0
     method = client(server, pk).v1.payment_methods.create(
-        params={"type": "card", "card": {"number": CARDS["a"], "exp_month": 12, "exp_year": 2033, "cvc": "321"}})
+        params={"type": "card", "card": {"number": CARDS["a"], "exp_month": 12, "exp_year": 2033, "cvc": cvc(CARDS["a"])}})
     with pytest.raises(stripe.CardError) as refused:
         client(server, sk).v1.payment_intents.create(params={"amount": 1500, "currency": "jpy", "payment_method": method.id, "confirm": True})
     assert refused.value.code == "card_declined" and refused.value.error.decline_code == "merchant_blacklist"

@@ -52,7 +52,7 @@ enum OpenAPI {
                     ("title", "Kessai merchant API"), ("version", "1.0.0"),
                     (
                         "description",
-                        "A Stripe-compatible subset: Stripe's client libraries work by changing their base URL. Requests are form-encoded with bracketed keys (card[number]=…, metadata[key]=…, list[0]=…); errors have Stripe's shape; every POST honours Idempotency-Key. expand[] is accepted everywhere and ignored (objects are never expanded). A method a path does not have answers 405 with an Allow header."
+                        "A Stripe-compatible subset: Stripe's client libraries work by changing their base URL. Requests are form-encoded with bracketed keys (card[number]=…, metadata[key]=…, list[0]=…); errors have Stripe's shape; every POST honours Idempotency-Key. expand[] takes latest_charge, payment_method and data.latest_charge on intents and line_items on checkout sessions; any other expansion is refused (400, param expand). A method a path does not have answers 405 with an Allow header."
                     ),
                 ])
             ),
