@@ -32,9 +32,11 @@ extension Gateway {
         let alerter = Alerter(
             database: database, clock: clock, logger: logger, webhook: webhook,
             sender: webhook == nil ? nil : LiveWebhookSender(publicAddressesOnly: configuration.webhooksPublicOnly))
+        let files = fileIntegrity()
         return SentinelService(
-            watcher: LedgerWatcher(database: database, incidents: incidents, clock: clock), files: fileIntegrity(), incidents: incidents, alerter: alerter,
-            logger: logger, fileInterval: configuration.fileCheckInterval, reminderInterval: configuration.incidentReminderInterval)
+            watcher: LedgerWatcher(database: database, incidents: incidents, clock: clock), files: files, fileSignal: files.changeSignal(),
+            incidents: incidents, alerter: alerter, logger: logger, fileInterval: configuration.fileCheckInterval,
+            reminderInterval: configuration.incidentReminderInterval)
     }
 }
 

@@ -3,12 +3,14 @@ public import Logging
 public import ServiceLifecycle
 
 /// What every gateway process runs: the ledger watcher every 2 seconds, the file check every
-/// ``fileInterval`` seconds, reminders for incidents nobody acknowledged every
+/// ``fileInterval`` seconds and at the next round after the file system reports a change under a
+/// watched path (``FileChangeSignal``: inotify on Linux), reminders for incidents nobody acknowledged every
 /// ``reminderInterval`` seconds. Work is claimed through the database, so processes do not
 /// double-report.
 public struct SentinelService: Service {
     let watcher: LedgerWatcher
     let files: FileIntegrity?
+    let fileSignal: any FileChangeSignal
     let incidents: IncidentStore
     let alerter: Alerter
     let logger: Logger
@@ -16,11 +18,12 @@ public struct SentinelService: Service {
     let reminderInterval: Int64
 
     public init(
-        watcher: LedgerWatcher, files: FileIntegrity?, incidents: IncidentStore, alerter: Alerter, logger: Logger, fileInterval: Int = 15,
-        reminderInterval: Int64 = 900
+        watcher: LedgerWatcher, files: FileIntegrity?, fileSignal: any FileChangeSignal = ScheduleOnly(), incidents: IncidentStore, alerter: Alerter,
+        logger: Logger, fileInterval: Int = 15, reminderInterval: Int64 = 900
     ) {
         self.watcher = watcher
         self.files = files
+        self.fileSignal = fileSignal
         self.incidents = incidents
         self.alerter = alerter
         self.logger = logger
@@ -46,10 +49,12 @@ public struct SentinelService: Service {
         await alerter.shutdown()
     }
 
-    /// One round: the ledger; the files every ``fileInterval`` seconds; reminders every minute.
+    /// One round: the ledger; the files every ``fileInterval`` seconds or when the file system
+    /// reported a change; reminders every minute.
     public func pass(round: Int) async throws {
         var reported = try await watcher.tick()
-        if let files, round % max(1, fileInterval / 2) == 0, let changes = try await files.changes() {
+        let notified = fileSignal.takeChanges()  // drained every round, so one change is one check
+        if let files, notified || round % max(1, fileInterval / 2) == 0, let changes = try await files.changes() {
             for finding in FileIntegrity.findings(changes) { reported.append(try await incidents.report(finding)) }
         }
         for report in reported {

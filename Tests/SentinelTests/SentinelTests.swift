@@ -120,6 +120,44 @@ struct SentinelTests {
     }
 
     @Test(
+        "files: inotify makes the next round check them — a planted file is found long before the hour-long schedule, and in a folder made after the watch began",
+        arguments: [TestBackend.sqlite])
+    func filesNotified(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let root = test.directory + "/watched"
+            try FileManager.default.createDirectory(atPath: root + "/web/js", withIntermediateDirectories: true)
+            try Data("kessai".utf8).write(to: URL(fileURLWithPath: root + "/web/js/kessai.js"))
+            let files = FileIntegrity(shallow: [root], deep: [root + "/web"], database: gateway.database, ledger: gateway.ledger, clock: test.clock)
+            try await files.baseline(actor: .system("test"))
+            let alerter = Alerter(database: gateway.database, clock: test.clock, logger: test.logs.logger(), webhook: nil, sender: nil)
+            func service(_ signal: any FileChangeSignal) -> SentinelService {
+                SentinelService(
+                    watcher: LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock), files: files, fileSignal: signal,
+                    incidents: gateway.incidents, alerter: alerter, logger: test.logs.logger(), fileInterval: 3600)
+            }
+            let notified = service(files.changeSignal())
+            let scheduled = service(ScheduleOnly())
+            try await notified.pass(round: 1)
+            #expect(try await gateway.incidents.list().isEmpty, "nothing changed")
+
+            try FileManager.default.createDirectory(atPath: root + "/web/js/new", withIntermediateDirectories: true)
+            try Data("<?php eval($_POST['x']);".utf8).write(to: URL(fileURLWithPath: root + "/backdoor.php"))
+            try await scheduled.pass(round: 1)
+            #expect(try await gateway.incidents.list().isEmpty, "the schedule alone would wait for round 1800")
+            try await notified.pass(round: 1)
+            #expect(try await gateway.incidents.list().map(\.summary).contains { $0.hasSuffix("/backdoor.php") })
+
+            try Data("skim()".utf8).write(to: URL(fileURLWithPath: root + "/web/js/new/skim.js"))
+            try await notified.pass(round: 1)
+            #expect(try await gateway.incidents.list().map(\.summary).contains { $0.hasSuffix("/web/js/new/skim.js") })
+            let before = try await gateway.incidents.list().map(\.events).reduce(0, +)
+            try await notified.pass(round: 1)
+            #expect(try await gateway.incidents.list().map(\.events).reduce(0, +) == before, "no notification, no check")
+        }
+    }
+
+    @Test(
         "an unacknowledged incident is re-alerted on schedule until someone acknowledges it; alerts are signed, in the outbox and the log",
         arguments: TestBackend.available)
     func reminders(backend: TestBackend) async throws {
