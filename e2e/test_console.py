@@ -24,7 +24,7 @@ import stripe
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import scan_for_card_data, screenshot
+from conftest import Server, free_port, scan_for_card_data, screenshot
 
 PASSWORD = "Tsukimi7Dango42Kyoto"
 # The house test cards, each with a security code that cannot be mistaken for anything else on a page.
@@ -918,3 +918,27 @@ def test_day_to_day_pages_origins_endpoints_search_and_suspension(server):
         stripe.PaymentIntent.list(limit=1, api_key=server.secret_key)
     admin.submit(admin.get(f"/console/merchants/{merchant}"), "resume")
     assert stripe.PaymentIntent.list(limit=1, api_key=server.secret_key).data
+
+
+def test_console_answers_only_on_its_own_listener_when_one_is_set(tmp_path):
+    # Production's default (an internal listener at the gateway's port + 1), chosen here by
+    # --console-listen: the operator console is not on the public port; the dashboard is.
+    console_port = free_port()
+    server = Server("sqlite", str(tmp_path), extra_args=("--console-listen", f"127.0.0.1:{console_port}"))
+    server.start()
+    try:
+        def status(url):
+            try:
+                with urllib.request.urlopen(url, timeout=10) as reply:
+                    return reply.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        internal = f"http://127.0.0.1:{console_port}"
+        assert status(server.base + "/console/login") == 404
+        assert status(internal + "/console/login") == 200
+        assert status(server.base + "/dashboard/login") == 200
+        assert status(internal + "/dashboard/login") == 404
+        assert status(internal + "/v1/openapi.json") == 404, "the merchant API is not on the admin listener"
+    finally:
+        assert server.stop() == 0

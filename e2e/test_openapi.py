@@ -44,6 +44,9 @@ bearer = "${KESSAI_SECRET_KEY}"
 
 [auth.openapi.publishableKey]
 bearer = "${KESSAI_PUBLISHABLE_KEY}"
+
+[auth.openapi.operatorToken]
+bearer = "${KESSAI_OPERATOR_TOKEN}"
 """
 
 
@@ -94,11 +97,16 @@ def run_schemathesis(server, *arguments, hooks_env=None, max_time=MAX_TIME):
     config = os.path.join(workdir, "schemathesis.toml")
     with open(config, "w") as f:
         f.write(CONFIG)
+    # An operator token and a signed checkpoint, so GET /v1/ledger/checkpoint is reached too.
+    created = server.cli("operators", "create-token", "schemathesis")
+    assert created.returncode == 0, created.stderr
+    assert server.cli("ledger", "checkpoint").returncode == 0
     env = dict(
         os.environ,
         SCHEMATHESIS_HOOKS=os.path.join(HERE, "schemathesis_hooks.py"),
         KESSAI_SECRET_KEY=server.secret_key,
         KESSAI_PUBLISHABLE_KEY=server.publishable_key,
+        KESSAI_OPERATOR_TOKEN=re.search(r"(op_[A-Za-z0-9]{40})", created.stdout).group(1),
         **(hooks_env or {}),
     )
     # One worker: with two threads, CPython 3.11.7's ast.parse (hypothesis calls it to describe
