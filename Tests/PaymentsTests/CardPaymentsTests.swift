@@ -96,6 +96,14 @@ struct CardPaymentsTests {
             #expect(after.status == .requiresPaymentMethod && after.paymentMethod == nil)
             #expect(after.lastPaymentError?.declineCode == "generic_decline")
             #expect(try await test.gateway.vault.consumeSecurityCode(token: method, merchant: shop.id, context: .test) == nil)
+            // The decline is in the ledger for the sentinel's card-testing rules.
+            try await test.gateway.ledger.sequenceAll()
+            let declines = try await test.gateway.ledger.query(LedgerQuery(from: 0, to: Int64.max)).filter { $0.entry.action == "card.declined" }
+            #expect(declines.count == 1)
+            #expect(
+                declines.first?.entry.objects == [
+                    "merchant": shop.id.rawValue, "payment_intent": intent.id.rawValue, "code": "card_declined", "decline_code": "generic_decline",
+                ])
         }
     }
 

@@ -61,6 +61,37 @@ struct SentinelTests {
         }
     }
 
+    static func decline(_ source: String, merchant: String, at time: Date) -> LedgerEntry {
+        LedgerEntry(
+            time: time, actor: LedgerActor(.merchantKey, "key_test"), action: "card.declined",
+            objects: ["merchant": merchant, "payment_intent": "pi_x", "code": "incorrect_cvc", "decline_code": "incorrect_cvc"], source: source,
+            outcome: "declined")
+    }
+
+    @Test(
+        "card testing: 10 declines from one address is an incident naming it; 25 at one merchant from as many addresses is one naming the merchant; fewer are none",
+        arguments: TestBackend.available)
+    func cardTesting(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let watcher = LedgerWatcher(database: gateway.database, incidents: gateway.incidents, clock: test.clock)
+            for _ in 0..<9 { try await gateway.ledger.record(Self.decline("203.0.113.50", merchant: "acct_one", at: test.clock.now())) }
+            for n in 0..<15 { try await gateway.ledger.record(Self.decline("198.51.100.\(n)", merchant: "acct_two", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            try await watcher.tick()
+            #expect(try await gateway.incidents.list().isEmpty, "9 from one address, 24 at acct_one and 15 at acct_two: below every threshold")
+            try await gateway.ledger.record(Self.decline("203.0.113.50", merchant: "acct_one", at: test.clock.now()))
+            for n in 15..<25 { try await gateway.ledger.record(Self.decline("198.51.100.\(n)", merchant: "acct_two", at: test.clock.now())) }
+            try await gateway.ledger.sequenceAll()
+            try await watcher.tick()
+            let opened = try await gateway.incidents.list()
+            #expect(opened.count == 2 && opened.allSatisfy { $0.kind == "card_testing" })
+            #expect(opened.contains { $0.summary.contains("203.0.113.50") && $0.summary.contains("declined") })
+            #expect(opened.contains { $0.summary.contains("merchant acct_two") })
+            #expect(!opened.contains { $0.summary.contains("acct_one") }, "10 declines at acct_one are the address's incident, not the shop's")
+        }
+    }
+
     @Test("lifecycle: a note is required, steps follow the order, a high incident needs a second person to resolve", arguments: TestBackend.available)
     func lifecycle(backend: TestBackend) async throws {
         try await TestGateway.with(backend) { test in

@@ -1,5 +1,6 @@
 import Acquiring
 import KessaiCore
+import Ledger
 import Logging
 import SQLKit
 import Storage
@@ -47,9 +48,26 @@ extension CardPayments {
         }
         let settled = try await settleAuthorization(attempt, outcome: outcome, claimed: intent)
         KessaiMetrics.payment(method: "card", outcome: settled.status.rawValue)
+        if case .declined(let decline) = outcome { await recordDecline(decline, intent: intent, context: context) }
         if throwOnDecline, settled.status == .requiresPaymentMethod, let error = settled.lastPaymentError {
             throw PaymentDeclined(intent: settled, error: error)
         }
         return settled
+    }
+
+    /// A decline is a ledger entry (`card.declined`: the merchant, the intent, the decline code,
+    /// the source address) so the sentinel can see card testing — many declines from one address,
+    /// or at one merchant from many. Every decline already cost a card read, so this adds one
+    /// entry per read at most. The payment's answer stands whatever happens to the entry.
+    func recordDecline(_ decline: Decline, intent: PaymentIntent, context: AccessContext) async {
+        let entry = LedgerEntry(
+            time: clock.now(), actor: context.actor, action: "card.declined",
+            objects: ["merchant": intent.merchant.rawValue, "payment_intent": intent.id.rawValue, "code": decline.code, "decline_code": decline.declineCode],
+            requestID: context.requestID, source: context.source, outcome: "declined")
+        do {
+            try await vault.ledger.record(entry)
+        } catch {
+            logger.error("recording a decline failed", metadata: ["payment_intent": "\(intent.id)", "error": "\(String(describing: error).prefix(300))"])
+        }
     }
 }

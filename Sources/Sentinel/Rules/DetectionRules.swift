@@ -53,6 +53,22 @@ public enum DetectionRules {
         DetectionRule(
             kind: "card_testing", severity: .medium, threshold: 5, window: 300, matches: { action($0, is: "security.card_attempts_refused") },
             subject: { $0.source }, summary: { "\($1)+ card tries refused for \($0) (attempt limits)" }),
+        // ... and per merchant: declines (wrong code, expired, declined) from one address, or at
+        // one merchant from many (a distributed test through one shop's checkout), and a
+        // merchant's tokenizations far above its own last window.
+        DetectionRule(
+            kind: "card_testing", severity: .medium, threshold: 10, window: 300, matches: { $0.action == "card.declined" && $0.source != nil },
+            subject: { $0.source }, summary: { "\($1)+ card payments declined for \($0) within 5 minutes" }),
+        DetectionRule(
+            kind: "card_testing", severity: .medium, threshold: 25, window: 300, matches: { $0.action == "card.declined" },
+            subject: { $0.objects["merchant"].map { "merchant \($0)" } },
+            summary: { "\($1)+ card payments declined at \($0) within 5 minutes: at least 25 and over 5× its previous window" },
+            baselineFactor: 5),
+        DetectionRule(
+            kind: "card_testing", severity: .medium, threshold: 300, window: 300, matches: { $0.action == "vault.tokenize" },
+            subject: { $0.objects["merchant"].map { "merchant \($0)" } },
+            summary: { "\($1)+ cards tokenized at \($0) within 5 minutes: at least 300 and over 10× its previous window" },
+            baselineFactor: 10),
         // Unusual card reads: any decrypt outside a payment flow, and bulk reads by one actor.
         DetectionRule(
             kind: "unusual_card_read", severity: .high, threshold: 1, window: 3600,
