@@ -904,6 +904,10 @@ def test_day_to_day_pages_origins_endpoints_search_and_suspension(server):
     assert refused.by_id("error") is not None
     endpoints = stripe.WebhookEndpoint.list(api_key=server.secret_key).data
     assert [e.url for e in endpoints] == ["https://hooks.shop.example/kessai"]
+    # The merchant's events, as GET /v1/events lists them.
+    listed = {e.id for e in stripe.Event.list(limit=50, api_key=server.secret_key).data}
+    shown = set(dev.get("/dashboard/webhooks").rows("events"))
+    assert listed and shown == listed, (shown, listed)
 
     phone_a, codes_a = enroll(server, create_operator(server, "ops.ren@example.com", "admin"))
     admin = login(server, "/console", "ops.ren@example.com", PASSWORD, codes_a[0])
@@ -911,6 +915,10 @@ def test_day_to_day_pages_origins_endpoints_search_and_suspension(server):
     found = admin.get(f"/console/payments?brand=mastercard&from={today}&to={today}")
     assert found.status == 200 and set(found.rows("payments")) == {master.id}, found.text[:1500]
     assert set(admin.get("/console/payments?amount=2500").rows("payments")) == {visa.id}
+    # Merchants: a part of the name finds the shop, in any case; a name that matches nothing finds none.
+    assert set(admin.get("/console/merchants?q=" + merchant[-8:].swapcase()).rows("merchants")) == {merchant}
+    assert admin.get("/console/merchants?q=no-such-shop-zz").rows("merchants") == {}
+    assert admin.get("/console/merchants?q=4242%204242%204242%204242").status == 400
     detail = admin.get(f"/console/merchants/{merchant}")
     suspended = admin.submit(detail, "suspend")
     assert suspended.status == 200 and suspended.by_id("notice") is not None

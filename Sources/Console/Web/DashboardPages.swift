@@ -2,6 +2,7 @@ import Hummingbird
 import KessaiCore
 import Merchants
 import Payments
+import Webhooks
 
 /// A merchant's dashboard: its payments and refunds, API keys, webhook endpoints and team. A
 /// user sees only its own merchant's objects; another merchant's answer 404 like missing ones.
@@ -145,6 +146,13 @@ struct DashboardPages: Sendable {
         page.heading(t("recent_deliveries"))
         let deliveries = try await services.webhookDeliveries.list(merchant: try merchant(visit), failingOnly: false, limit: 50)
         WebhookPages(site: site).table(deliveries, base: "/dashboard/webhooks/deliveries", t)(&page)
+        // The merchant's events, newest first (what GET /v1/events answers), whether or not an endpoint took them.
+        page.heading(t("recent_events"))
+        let (events, _) = try await EventStore(database: services.database).list(
+            merchant: try merchant(visit), type: nil, limit: 50, startingAfter: nil, endingBefore: nil)
+        page.table(
+            id: "events", headers: [t("id"), t("event_type"), t("created"), t("pending_webhooks")],
+            rows: events.map { (id: $0.id, link: nil, cells: [$0.id, $0.type, ConsoleSite.time($0.created), String($0.pendingWebhooks)]) })
         return site.render(page, visit)
     }
 

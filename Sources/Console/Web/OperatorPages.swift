@@ -102,7 +102,15 @@ struct OperatorPages: Sendable {
         let visit = try await site.visit(request, context, .console, needs: .viewMerchants)
         let t = visit.language
         var page = Page(t("merchants"))
-        let summaries = try await services.merchants.list()
+        // Search: a part of the id, code or name (any case); a card number is refused, as in every search.
+        let query = String((request.uri.queryParameters.get("q") ?? "").prefix(100)).trimmingCharacters(in: .whitespaces)
+        if CardNumberScan.containsCardNumber(query) { throw PageError.cardNumber }
+        let summaries = try await services.merchants.list().filter {
+            query.isEmpty || [$0.merchant.id.rawValue, $0.merchant.code, $0.merchant.name].contains { $0.localizedCaseInsensitiveContains(query) }
+        }
+        page.form(
+            id: "search", action: "/console/merchants", csrf: "",
+            fields: [.init(name: "q", label: t("merchant_query"), value: query, required: false, maxLength: 100)], submit: t("search"), method: "get")
         page.table(
             id: "merchants", headers: [t("id"), t("code_label"), t("name"), t("active_keys")],
             rows: summaries.map {
