@@ -10,15 +10,18 @@ import Testing
 
 @Suite("GET /metrics: who may read it, what moves, and no card data in it")
 struct MetricsEndpointTests {
-    /// `sample(text, name, labels)`: the value of one sample line, or 0 when it is absent.
+    /// The sum over every series of `name` carrying `labels` (others may differ: a status, an
+    /// outcome). Suites run in parallel in one process and share the registry, so a series another
+    /// test adds can come first; a sum only grows, a first match need not.
     static func sample(_ text: String, _ name: String, _ labels: [String: String]) -> Double {
+        var total = 0.0
         for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
             let parts = line.split(separator: " ")
             guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
             let head = String(parts[0])
-            if labels.allSatisfy({ head.contains("\($0.key)=\"\($0.value)\"") }) { return value }
+            if labels.allSatisfy({ head.contains("\($0.key)=\"\($0.value)\"") }) { total += value }
         }
-        return 0
+        return total
     }
 
     /// Runs `body` against a server on a loopback port (the peer is 127.0.0.1).
