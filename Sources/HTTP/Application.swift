@@ -74,7 +74,7 @@ public func buildRouter(_ gateway: Gateway) -> Router<KessaiRequestContext> {
 ///   - gateway: the opened gateway.
 ///   - observability: services run beside the server, such as the trace exporter (``KessaiTracing``).
 /// - Returns: an application whose `runService()` serves until SIGTERM or SIGINT.
-public func buildApplication(_ gateway: Gateway, observability: [any Service] = []) -> some ApplicationProtocol {
+public func buildApplication(_ gateway: Gateway, observability: [any Service] = []) throws -> some ApplicationProtocol {
     var app = Application(
         router: buildRouter(gateway),
         server: ConnectionLimits.server(gateway.configuration),
@@ -93,7 +93,7 @@ public func buildApplication(_ gateway: Gateway, observability: [any Service] = 
             integrity: ScriptIntegrity(webRoot: WebRoot.resolve(gateway.configuration.webRoot)), events: gateway.securityEvents,
             interval: gateway.configuration.integrityInterval, logger: gateway.logger)
     )
-    if gateway.configuration.sentinel { app.addServices(gateway.sentinelService()) }
+    if gateway.configuration.sentinel { app.addServices(try gateway.sentinelService()) }
     for service in observability { app.addServices(service) }
     return app
 }

@@ -6,6 +6,7 @@ import Hummingbird
 import Ledger
 import Logging
 import Response
+import Sentinel
 import ServiceLifecycle
 import Vault
 import Webhooks
@@ -55,6 +56,10 @@ extension Gateway {
             return try await CardExport.make(
                 scope: scope, recipient: recipient, approval: approval, vault: vault, database: database, ledger: ledger, actor: actor, source: source)
         }
+        let check = try ledgerCheck()
+        services.verifyLedger = { actor, source in
+            try await check.run(startedBy: "console:\(actor.id)", actor: actor, source: source).verification
+        }
         services.exposureScope = { query in
             try await ExposureScope(database: database, ledger: ledger, verifier: LedgerVerifier(database: database, publicKey: publicKey)).compute(query)
         }
@@ -81,7 +86,7 @@ func buildConsoleApplication(_ gateway: Gateway) throws -> (some ApplicationProt
 /// Runs the gateway, and the operator console's listener beside it when it has one, until
 /// SIGTERM or SIGINT.
 public func runGateway(_ gateway: Gateway, observability: [any Service] = []) async throws {
-    let app = buildApplication(gateway, observability: observability)
+    let app = try buildApplication(gateway, observability: observability)
     guard let console = try buildConsoleApplication(gateway) else {
         try await app.runService()
         return

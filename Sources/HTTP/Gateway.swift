@@ -104,6 +104,8 @@ public struct GatewayConfiguration: Sendable {
     public var sentinel = true
     /// Seconds between file-integrity checks (the watched files are compared with the baseline).
     public var fileCheckInterval = 15
+    /// Seconds between the sentinel's verifications of the whole ledger (one process runs each).
+    public var ledgerVerifyInterval: Int64 = 3600
     /// Whether the binary's folder is watched; by default in production only (in development the
     /// build folder holds hundreds of megabytes that change at every build).
     public var watchBinaryFolder: Bool?

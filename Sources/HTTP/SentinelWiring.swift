@@ -26,8 +26,13 @@ extension Gateway {
             ledger: ledger, clock: clock)
     }
 
+    /// Verifies the whole ledger and keeps the result; a failure is an incident.
+    public func ledgerCheck() throws -> LedgerCheck {
+        LedgerCheck(database: database, ledger: ledger, publicKey: try keySource.checkpointPublicKey(), incidents: incidents, clock: clock)
+    }
+
     /// The sentinel service this process runs.
-    func sentinelService() -> SentinelService {
+    func sentinelService() throws -> SentinelService {
         let webhook = configuration.opsWebhookURL.flatMap { url in configuration.opsWebhookSecret.map { Alerter.OpsWebhook(url: url, secret: $0) } }
         let alerter = Alerter(
             database: database, clock: clock, logger: logger, webhook: webhook,
@@ -36,7 +41,7 @@ extension Gateway {
         return SentinelService(
             watcher: LedgerWatcher(database: database, incidents: incidents, clock: clock), files: files, fileSignal: files.changeSignal(),
             incidents: incidents, alerter: alerter, logger: logger, fileInterval: configuration.fileCheckInterval,
-            reminderInterval: configuration.incidentReminderInterval)
+            reminderInterval: configuration.incidentReminderInterval, ledgerCheck: try ledgerCheck(), verifyInterval: configuration.ledgerVerifyInterval)
     }
 }
 

@@ -20,6 +20,8 @@ public enum KessaiMetrics {
         public static let webhookQueueDepth = "kessai_webhook_queue_depth"
         public static let sentinelEvents = "kessai_sentinel_events_total"
         public static let incidentsOpen = "kessai_incidents_open"
+        public static let ledgerLastVerified = "kessai_ledger_last_verification_timestamp_seconds"
+        public static let ledgerVerificationFindings = "kessai_ledger_last_verification_findings"
     }
 
     /// The payment methods counted; anything else is `other`.
@@ -114,6 +116,14 @@ public enum KessaiMetrics {
     public static func ledger(size: Int, pending: Int) {
         Gauge(label: Name.ledgerEntries).record(size)
         Gauge(label: Name.ledgerPendingEntries).record(pending)
+    }
+
+    /// A verification of the whole ledger finished (in this process): when, and how many
+    /// findings it had (0: verified). Alert when the time is older than two intervals or the
+    /// findings are above 0; with several processes, take the newest time over them.
+    public static func ledgerVerified(at seconds: Int64, findings: Int) {
+        Gauge(label: Name.ledgerLastVerified).record(seconds)
+        Gauge(label: Name.ledgerVerificationFindings).record(findings)
     }
 
     /// One card decrypted by the vault (one `vault.decrypt` ledger entry).

@@ -43,7 +43,9 @@ public struct LedgerReport: Sendable {
 ///   position, is `altered_entry` / `wrong_position` at that position;
 /// - the query columns must agree with the entry: `altered_columns`;
 /// - each stored `chain_hash` must be the position chain recomputed up to that entry, so an
-///   attacker who fixes one leaf hash but not what follows is caught at the entry;
+///   attacker who fixes one leaf hash but not what follows is caught at the entry (and the
+///   chain goes on from the stored link, so a second break elsewhere is named at its own
+///   position instead of hidden in findings for every entry after the first);
 /// - at each checkpoint size the recomputed root must equal the signed one: a rewrite that was
 ///   made consistent everywhere is still caught there (`checkpoint_mismatch`, with the range
 ///   since the last matching checkpoint);
@@ -171,6 +173,10 @@ public struct LedgerVerifier: Sendable {
                     chain = link
                     if entry.storedChain != link {
                         note(.alteredEntry, seq, "the chain link recorded with this entry differs from the recomputed one")
+                        // On from the stored link: each break is reported at its own position,
+                        // not at every entry after the first one. The tree is still built from
+                        // the recomputed leaves, so the checkpoints still catch what follows.
+                        if let stored = entry.storedChain { chain = stored }
                     }
                     while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
                         let checkpoint = checkpoints[nextCheckpoint]

@@ -5,8 +5,9 @@ public import ServiceLifecycle
 /// What every gateway process runs: the ledger watcher every 2 seconds, the file check every
 /// ``fileInterval`` seconds and at the next round after the file system reports a change under a
 /// watched path (``FileChangeSignal``: inotify on Linux), reminders for incidents nobody acknowledged every
-/// ``reminderInterval`` seconds. Work is claimed through the database, so processes do not
-/// double-report.
+/// ``reminderInterval`` seconds, and, beside them, a verification of the whole ledger every
+/// ``verifyInterval`` seconds (``LedgerCheck``). Work is claimed through the database, so
+/// processes do not double-report.
 public struct SentinelService: Service {
     let watcher: LedgerWatcher
     let files: FileIntegrity?
@@ -16,10 +17,12 @@ public struct SentinelService: Service {
     let logger: Logger
     let fileInterval: Int
     let reminderInterval: Int64
+    let ledgerCheck: LedgerCheck?
+    let verifyInterval: Int64
 
     public init(
         watcher: LedgerWatcher, files: FileIntegrity?, fileSignal: any FileChangeSignal = ScheduleOnly(), incidents: IncidentStore, alerter: Alerter,
-        logger: Logger, fileInterval: Int = 15, reminderInterval: Int64 = 900
+        logger: Logger, fileInterval: Int = 15, reminderInterval: Int64 = 900, ledgerCheck: LedgerCheck? = nil, verifyInterval: Int64 = 3600
     ) {
         self.watcher = watcher
         self.files = files
@@ -29,6 +32,8 @@ public struct SentinelService: Service {
         self.logger = logger
         self.fileInterval = max(1, fileInterval)
         self.reminderInterval = reminderInterval
+        self.ledgerCheck = ledgerCheck
+        self.verifyInterval = max(1, verifyInterval)
     }
 
     public func run() async throws {
@@ -36,17 +41,66 @@ public struct SentinelService: Service {
             let count = try await files.baseline(actor: .system("sentinel"))
             logger.warning("no file baseline: took one now", metadata: ["files": "\(count)"])
         }
-        var round = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await pass(round: round)
-            } catch {
-                logger.error("sentinel pass failed", metadata: ["error": "\(String(describing: error).prefix(300))"])
+        await withTaskGroup(of: Void.self) { group in
+            // The verification reads the whole ledger: beside the rounds, never holding them up.
+            if ledgerCheck != nil { group.addTask { await verifications() } }
+            var round = 0
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                do {
+                    try await pass(round: round)
+                } catch {
+                    logger.error("sentinel pass failed", metadata: ["error": "\(String(describing: error).prefix(300))"])
+                }
+                round += 1
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
             }
-            round += 1
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
+            group.cancelAll()
         }
         await alerter.shutdown()
+    }
+
+    /// Looks every few seconds whether the ledger's verification is due (a short look: one
+    /// conditional update), and runs it when this process claims it.
+    func verifications() async {
+        let look = Duration.seconds(min(30, max(1, verifyInterval / 2)))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await verifyIfDue()
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("ledger verification failed to run", metadata: ["error": "\(String(describing: error).prefix(300))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: look) }
+        }
+    }
+
+    /// Verifies the ledger when ``verifyInterval`` seconds passed since any process last started
+    /// a scheduled verification.
+    /// - Returns: the outcome, `nil` when it was not due (or another process claimed it).
+    @discardableResult
+    public func verifyIfDue() async throws -> LedgerCheck.Outcome? {
+        guard let ledgerCheck, try await ledgerCheck.claim(interval: verifyInterval) else { return nil }
+        let outcome = try await ledgerCheck.run(startedBy: "schedule", actor: .system("sentinel"))
+        let verification = outcome.verification
+        let figures: Logger.Metadata = [
+            "verification": "\(verification.id)", "size": "\(verification.size)", "findings": "\(verification.findings)",
+            "duration_ms": "\(verification.durationMilliseconds)",
+        ]
+        if verification.isClean {
+            logger.info("ledger verified", metadata: figures)
+        } else {
+            logger.critical("LEDGER FAILED VERIFICATION", metadata: figures.merging(["first": "\(verification.firstFinding ?? "")"]) { a, _ in a })
+        }
+        switch outcome.incident {
+        case .opened(let incident):
+            KessaiMetrics.sentinelEvents(kind: incident.kind, severity: incident.severity.rawValue, count: incident.events)
+            await alerter.alert(incident, reason: "opened")
+        case .grouped(let incident):
+            KessaiMetrics.sentinelEvents(kind: incident.kind, severity: incident.severity.rawValue, count: 1)
+        case nil: break
+        }
+        return outcome
     }
 
     /// One round: the ledger; the files every ``fileInterval`` seconds or when the file system

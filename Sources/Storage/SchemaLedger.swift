@@ -139,3 +139,31 @@ extension Schema {
         ),
     ]
 }
+
+extension Schema {
+    /// The ledger's verifications: when each ran, what it found, and which process ran it, so
+    /// the console can say when the ledger last verified (20).
+    static let ledgerVerifications: [Migration] = [
+        Migration(
+            version: 20,
+            name: "ledger_verifications",
+            both: [
+                """
+                CREATE TABLE ledger_verifications (
+                    id TEXT PRIMARY KEY,
+                    finished_at BIGINT NOT NULL,
+                    size BIGINT NOT NULL,
+                    root TEXT NOT NULL,
+                    checkpoints INTEGER NOT NULL,
+                    findings INTEGER NOT NULL,
+                    first_finding TEXT,
+                    duration_ms BIGINT NOT NULL,
+                    instance TEXT NOT NULL,
+                    started_by TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX ledger_verifications_finished ON ledger_verifications (finished_at)",
+            ]
+        )
+    ]
+}

@@ -3,6 +3,7 @@ import Foundation
 import HTTP
 import KessaiCore
 import Ledger
+import Sentinel
 
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,10 @@ struct LedgerCommand: AsyncParsableCommand {
         @OptionGroup var options: GatewayOptions
         @Option(name: .customLong("checkpoint"), help: "A file of checkpoints (JSON lines) kept off the host, checked too.")
         var checkpointFile: String?
+        @Flag(
+            help:
+                "Do not record the result (by default it is kept for the console, and a failure opens an incident): for verifying a copy read-only.")
+        var noRecord = false
 
         func run() async throws {
             var external: [Checkpoint] = []
@@ -30,11 +35,26 @@ struct LedgerCommand: AsyncParsableCommand {
             }
             let report = try await options.withGateway { gateway in
                 let started = ContinuousClock.now
-                let report = try await LedgerVerifier(database: gateway.database, publicKey: gateway.keySource.checkpointPublicKey())
-                    .verify(external: external)
+                let report: LedgerReport
+                var recorded: LedgerCheck.Outcome? = nil
+                if noRecord {
+                    report = try await LedgerVerifier(database: gateway.database, publicKey: gateway.keySource.checkpointPublicKey())
+                        .verify(external: external)
+                } else {
+                    let outcome = try await gateway.ledgerCheck().run(
+                        startedBy: "command", actor: LedgerActor(.operator, "local"), external: external)
+                    report = outcome.report
+                    recorded = outcome
+                }
                 let elapsed = ContinuousClock.now - started
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 for finding in report.findings { say("TAMPERED: \(finding)") }
+                if let recorded {
+                    switch recorded.incident {
+                    case .opened(let incident), .grouped(let incident): say("incident \(incident.id) (\(incident.kind), \(incident.severity.rawValue))")
+                    case nil: break
+                    }
+                }
                 let figures =
                     "size \(report.size) root \(Hex.encode(report.root)), \(report.checkpointsChecked) checkpoint(s) checked in \(String(format: "%.3f", seconds)) s"
                 // The last line is the verdict, so nobody reads "verified" under a list of findings.

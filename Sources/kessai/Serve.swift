@@ -106,6 +106,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("file-check-interval"), help: "Seconds between file-integrity checks, 2 to 3600 (KESSAI_FILE_CHECK_INTERVAL; default 15).")
     var fileCheckInterval: Int?
 
+    @Option(
+        name: .customLong("ledger-verify-interval"),
+        help: "Seconds between the sentinel's verifications of the whole ledger, 5 to 86400 (KESSAI_LEDGER_VERIFY_INTERVAL; default 3600).")
+    var ledgerVerifyInterval: Int?
+
     @Flag(name: .customLong("watch-binary"), inversion: .prefixedNo, help: "Watch the binary's folder for changes (default: in production only).")
     var watchBinary: Bool?
 
@@ -207,6 +212,10 @@ struct Serve: AsyncParsableCommand {
         if let seconds = fileCheckInterval ?? env["KESSAI_FILE_CHECK_INTERVAL"].flatMap(Int.init) {
             guard (2...3600).contains(seconds) else { throw ValidationError("--file-check-interval must be 2…3600 seconds") }
             configuration.fileCheckInterval = seconds
+        }
+        if let seconds = ledgerVerifyInterval ?? env["KESSAI_LEDGER_VERIFY_INTERVAL"].flatMap(Int.init) {
+            guard (5...86_400).contains(seconds) else { throw ValidationError("--ledger-verify-interval must be 5…86400 seconds") }
+            configuration.ledgerVerifyInterval = Int64(seconds)
         }
         if let watchBinary { configuration.watchBinaryFolder = watchBinary }
         configuration.watchedPaths = watch + (env["KESSAI_WATCH"].map { $0.split(separator: ",").map(String.init) } ?? [])

@@ -190,6 +190,12 @@ struct TamperTests {
             #expect(
                 report.findings.contains { $0.kind == expected.0 && $0.position == expected.1 },
                 "expected \(expected.0) at \(expected.1); found \(report.findings)")
+            if tamper == .changeField {
+                // One edit, one position: the entries after it are not reported too.
+                #expect(
+                    report.findings.filter { ![.checkpointMismatch, .stateMismatch].contains($0.kind) }.allSatisfy { $0.position == target },
+                    "\(report.findings)")
+            }
             if tamper == .rewriteConsistently {
                 let finding = try #require(report.findings.first { $0.kind == .checkpointMismatch })
                 #expect(finding.detail.contains("from 0 to \(checkpoint.size - 1)"))

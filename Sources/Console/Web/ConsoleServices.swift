@@ -35,6 +35,11 @@ public struct ConsoleServices: Sendable {
     public let webhookEndpoints: WebhookEndpoints
     public let webhookDeliveries: WebhookDeliveries
     public let incidents: IncidentStore
+    /// When the ledger last verified, and what each verification found.
+    public let verifications: LedgerVerifications
+    /// Verifies the whole ledger now (who, from where) and keeps the result; a failure opens an
+    /// incident. `nil`: the console offers no button.
+    public var verifyLedger: (@Sendable (LedgerActor, String?) async throws -> LedgerVerification)? = nil
     /// Whether Kessai is reached over TLS: then cookies are `__Host-` and `Secure`.
     public let secureCookies: Bool
     /// Where browsers reach the console (enrollment links point there).
@@ -72,6 +77,7 @@ public struct ConsoleServices: Sendable {
         self.webhookEndpoints = webhookEndpoints
         self.webhookDeliveries = WebhookDeliveries(database: database, clock: clock)
         self.incidents = IncidentStore(database: database, ledger: ledger, clock: clock)
+        self.verifications = LedgerVerifications(database: database, ledger: ledger, clock: clock)
         self.secureCookies = publicURL.hasPrefix("https://")
         self.publicURL = publicURL
     }

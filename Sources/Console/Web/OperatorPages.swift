@@ -36,6 +36,7 @@ struct OperatorPages: Sendable {
         group.post("operators/:id/reset-mfa") { request, context in try await requestMFAReset(request, context) }
         group.post("operators/:id/role") { request, context in try await changeRole(request, context) }
         group.post("ledger/export") { request, context in try await requestExport(request, context) }
+        group.post("ledger/verify") { request, context in try await verifyLedger(request, context) }
         group.get("approvals") { request, context in try await approvals(request, context) }
         group.get("incidents") { request, context in try await incidents(request, context) }
         group.post("incidents/:id/:step") { request, context in try await incidentStep(request, context) }
@@ -59,7 +60,8 @@ struct OperatorPages: Sendable {
         ("GET", "payments/:id", .viewPayments), ("POST", "payments/:id/refund", .refund), ("GET", "ledger", .viewLedger),
         ("GET", "operators", .manageOperators), ("POST", "operators", .manageOperators), ("POST", "operators/:id/disable", .manageOperators),
         ("POST", "operators/:id/reset-mfa", .manageOperators),
-        ("POST", "operators/:id/role", .manageOperators), ("POST", "ledger/export", .viewLedger), ("GET", "approvals", .approve),
+        ("POST", "operators/:id/role", .manageOperators), ("POST", "ledger/export", .viewLedger), ("POST", "ledger/verify", .viewLedger),
+        ("GET", "approvals", .approve),
         ("GET", "incidents", .incidents),
         ("POST", "incidents/:id/acknowledge", .incidents), ("POST", "incidents/:id/resolve", .incidents), ("POST", "files/baseline", .incidents),
         ("POST", "exports/cards", .incidents), ("GET", "response", .incidents), ("POST", "response/watch", .incidents),
@@ -79,6 +81,7 @@ struct OperatorPages: Sendable {
         let t = visit.language
         let head = try await services.ledger.head()
         let checkpoint = try await services.ledger.checkpoints().last
+        let verified = try await services.verifications.latest()
         let locked = try await search.lockedAccounts(now: services.clock.now().unixSeconds)
         let pending = try await services.approvals.pending().count
         let open = try await services.incidents.openCounts()
@@ -87,6 +90,7 @@ struct OperatorPages: Sendable {
             [
                 (t("ledger_size"), String(head.size)),
                 (t("last_checkpoint"), checkpoint.map { "#\($0.size) \(ConsoleSite.time($0.time / 1000))" } ?? t("none")),
+                (t("last_verified"), Self.verificationLine(verified, t)),
                 (t("locked_accounts"), String(locked)), (t("pending_approvals"), String(pending)),
                 (
                     t("open_incidents"),

@@ -125,6 +125,7 @@ extension OperatorPages {
             fields: [.init(name: "days", label: t("export_days"), value: "7", maxLength: 2)] + ConsoleSite.stepUpFields(t), submit: t("export"),
             submitID: "export")
         page.facts([(t("ledger_size"), String(head.size)), ("root", Hex.encode(head.root))], id: "ledger-head")
+        try await verificationSection(&page, visit)
         page.form(
             id: "ledger-search", action: "/console/ledger", csrf: "",
             fields: [

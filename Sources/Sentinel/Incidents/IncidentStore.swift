@@ -86,6 +86,14 @@ public struct IncidentStore: Sendable {
         }
     }
 
+    /// The newest resolved incident with this key: people looked at these findings already.
+    public func resolved(key: String) async throws -> Incident? {
+        try await database.withConnection { db in
+            try await db.select().column("*").from("incidents").where("group_key", .equal, key).where("status", .equal, "resolved")
+                .orderBy("opened_at", .descending).first().flatMap(Self.incident)
+        }
+    }
+
     /// Incidents, newest first; only those not resolved unless `all`.
     public func list(all: Bool = false, limit: Int = 500) async throws -> [Incident] {
         try await database.withConnection { db in
