@@ -55,9 +55,11 @@ def test_verify_query_checkpoint_and_tampering(server, tmp_path):
     proof = json.loads(server.cli("ledger", "prove", "--seq", "3").stdout.strip().splitlines()[-1])
     assert proof["verified"] is True
 
-    # An insider edits one entry: the verifier names the position and fails.
+    # An insider edits one entry: the verifier names the position and fails. (`--no-record` here:
+    # a recorded run writes entries of its own, which would move the truncation point below;
+    # test_sentinel covers the recorded run.)
     tamper(server, "UPDATE ledger_entries SET body = replace(body, '\"outcome\":\"success\"', '\"outcome\":\"failure\"') WHERE seq = 4")
-    broken = server.cli("ledger", "verify", "--checkpoint", str(copy))
+    broken = server.cli("ledger", "verify", "--no-record", "--checkpoint", str(copy))
     assert broken.returncode == 1
     assert "TAMPERED: altered_entry at position 4" in broken.stdout
     # The last line is the verdict, never "verified" under a list of findings.
@@ -67,7 +69,7 @@ def test_verify_query_checkpoint_and_tampering(server, tmp_path):
     # Truncation below the off-host checkpoint, with the stored checkpoints deleted too.
     tamper(server, "DELETE FROM ledger_checkpoints")
     tamper(server, f"DELETE FROM ledger_entries WHERE seq >= 6")
-    truncated = server.cli("ledger", "verify", "--checkpoint", str(copy))
+    truncated = server.cli("ledger", "verify", "--no-record", "--checkpoint", str(copy))
     assert truncated.returncode == 1
     assert "TAMPERED: truncated at position 6" in truncated.stdout
 

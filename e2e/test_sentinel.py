@@ -4,6 +4,7 @@ wrong API keys is one incident; a file planted next to the binary and a changed 
 kessai.js are an incident each within 60 s; people close incidents with notes, two for high."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -236,3 +237,78 @@ def test_ops_webhook_is_signed_like_stripe_and_nothing_carries_card_data(tmp_pat
         hook.shutdown()
         if server.process.poll() is None:
             server.stop()
+
+
+def fact(page, facts_id, label):
+    """The value (dd) of the fact labelled `label` (dt) in the dl with `facts_id`."""
+    node = page.by_id(facts_id)
+    assert node is not None, page.text[:2000]
+    items = [child for child in node.children if not isinstance(child, str)]
+    for term, value in zip(items[::2], items[1::2]):
+        if term.text() == label:
+            return value.text()
+    raise AssertionError(f"no {label!r} in #{facts_id}: {node.text()}")
+
+
+@pytest.mark.server_args("--ledger-verify-interval", "5")
+def test_ledger_verified_on_schedule_tampering_is_one_incident_and_the_console_says_so(server):
+    """The sentinel verifies the whole ledger on its schedule; the console's home says when and
+    with what result; an edited entry becomes one high incident at the next run, which the
+    console's "verify now" and `kessai ledger verify` add to; `--no-record` writes nothing."""
+    import stripe
+    from test_console import CARDS, PASSWORD, assert_no_card_data, create_operator, enroll, login
+    from test_ledger import tamper
+
+    number, cvc = CARDS[0]
+    stripe.PaymentMethod.create(type="card", card={"number": number, "exp_month": 12, "exp_year": 2031, "cvc": cvc}, api_key=server.publishable_key)
+    _, codes = enroll(server, create_operator(server, "mei@example.com", "security"))
+    console = login(server, "/console", "mei@example.com", PASSWORD, codes[0])
+    english = {"Accept-Language": "en"}
+
+    def home_line():
+        page = console.get("/console", headers=english)
+        assert page.status == 200, page.text[:2000]
+        assert_no_card_data(page.text, "/console")
+        return fact(page, "health", "Ledger last verified")
+
+    def wait_home(pattern, timeout=30):
+        started = time.monotonic()
+        while not re.match(pattern, line := home_line()):
+            assert time.monotonic() - started < timeout, f"home still says {line!r}"
+            time.sleep(1)
+        return line, time.monotonic() - started
+
+    # The first scheduled run is at start; each says verified, when, at what size, which process.
+    line, _ = wait_home(r"verified · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST · #\d+ · \S+")
+    assert incidents(server) == []
+
+    # An insider edits one entry: the next scheduled run fails and opens one high incident.
+    edited = int(server.query("SELECT min(seq) FROM ledger_entries WHERE action = 'vault.tokenize'")[0][0])
+    tamper(server, f"UPDATE ledger_entries SET body = replace(body, '\"outcome\":\"success\"', '\"outcome\":\"failure\"') WHERE seq = {edited}")
+    listed, seconds = wait_for(server, lambda items: any(i["kind"] == "ledger_tampered" for i in items), timeout=30)
+    (incident,) = [i for i in listed if i["kind"] == "ledger_tampered"]
+    assert incident["severity"] == "high" and incident["status"] == "open", incident
+    assert f"altered_entry at position {edited}" in incident["summary"], incident
+    line, _ = wait_home(r"FAILED: \d+ finding\(s\) · ")
+    print(f"ledger tampering on {server.backend}: incident listed {seconds:.1f} s after the edit (schedule 5 s)")
+
+    # The ledger page: the history, and "verify now" (no incident more: the same tampering).
+    page = console.get("/console/ledger", headers=english)
+    history = page.rows("verifications")
+    assert len(history) >= 2 and any("FAILED" in row.text() for row in history.values()) and any(
+        "verified" in row.text() for row in history.values()), page.text_of("verifications")
+    answer = console.submit(page, "verify-ledger")
+    assert answer.status == 200 and f"altered_entry at position {edited}" in answer.text, answer.text[:2000]
+    assert_no_card_data(answer.text, "/console/ledger/verify")
+    # The command line: the same incident; with --no-record, no row and no incident step.
+    rows = lambda: int(server.query("SELECT count(*) FROM ledger_verifications")[0][0])
+    before = rows()
+    verified = server.cli("ledger", "verify")
+    assert verified.returncode == 1 and f"incident {incident['id']} (ledger_tampered, high)" in verified.stdout, verified.stdout
+    assert rows() == before + 1
+    quiet = server.cli("ledger", "verify", "--no-record")
+    assert quiet.returncode == 1 and "incident inc_" not in quiet.stdout and rows() == before + 1, quiet.stdout
+    (still,) = [i for i in incidents(server) if i["kind"] == "ledger_tampered"]
+    assert still["id"] == incident["id"] and still["events"] >= 3, still
+    started = {row[0] for row in server.query("SELECT DISTINCT started_by FROM ledger_verifications")}
+    assert {"schedule", "command"} <= started and any(s.startswith("console:") for s in started), started
