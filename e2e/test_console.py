@@ -621,55 +621,75 @@ def test_dashboard_key_roll_old_key_401(browser, server):
     clear_browser(browser)
 
 
-def test_dual_control_admin_creation(server):
+def test_dual_control_admin_creation(browser, server):
+    """In Chromium: admin A asks for a new admin (no link yet), cannot approve their own request,
+    admin B approves with step-up and gets the single-use link, and the new admin enrolls."""
     first, second = "admin.a@example.com", "admin.b@example.com"
     phone_a, codes_a = enroll(server, create_operator(server, first, "admin"))
     phone_b, codes_b = enroll(server, create_operator(server, second, "admin"))
-    a = login(server, "/console", first, PASSWORD, codes_a[0])
-    b = login(server, "/console", second, PASSWORD, codes_b[0])
 
-    page = a.get("/console/operators")
-    assert page.status == 200
-    done = a.submit(page, "create-operator", {"email": "admin.c@example.com", "role": "admin"})
-    assert done.status == 200 and done.text_of("notice")
-    assert done.by_id("enrollment-url") is None and "/console/enroll/" not in done.text
-    assert done.by_id("error") is None
+    clear_browser(browser)
+    login_in_browser(browser, server, "/console", first, PASSWORD, codes_a[0])
+    browser.get(server.base + "/console/operators")
+    wait_id(browser, "create-operator")
+    fill(browser, "create-operator", "email", "admin.c@example.com")
+    fill(browser, "create-operator", "role", "admin")
+    submit(browser, "create-operator")
+    wait_id(browser, "notice")
+    assert not browser.find_elements(By.ID, "error") and not browser.find_elements(By.ID, "enrollment-url")
+    assert "/console/enroll/" not in browser.page_source
 
-    mine = a.get("/console/approvals")
-    rows = mine.rows("approvals")
-    assert len(rows) == 1 and all(k.startswith("apr_") for k in rows), list(rows)
-    (request_id, row), = rows.items()
-    form = next(iter(row.all("form", "approve-form")), None)
-    assert form is not None, "no approve-form in the request's row"
-    # With A's right password and a code A has not used (so the refusal is about who asks).
-    refused = a.submit(mine, form, {"password": PASSWORD, "code": phone_a.current()})
-    assert refused.status in (200, 403) and refused.text_of("error")
-    assert refused.by_id("enrollment-url") is None and "/console/enroll/" not in refused.text
+    browser.get(server.base + "/console/approvals")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#approvals tr[data-id]")
+    assert len(rows) == 1, browser.page_source[:2000]
+    request_id = rows[0].get_attribute("data-id")
+    assert request_id.startswith("apr_") and "admin.c@example.com" in rows[0].text
+    screenshot(browser, f"console-approvals-ja-{server.backend}")
+    # A's right password and a fresh code of A's: refused, because A asked.
+    form = f"approve-{request_id}"
+    fill(browser, form, "password", PASSWORD)
+    fill(browser, form, "code", phone_a.current())
+    submit(browser, form, "#approve")
+    wait_id(browser, "error")
+    assert not browser.find_elements(By.ID, "enrollment-url") and "/console/enroll/" not in browser.page_source
 
-    outcome = {}
+    clear_browser(browser)
+    login_in_browser(browser, server, "/console", second, PASSWORD, codes_b[0])
 
     def approve(code):
-        theirs = b.get("/console/approvals")
-        rows = theirs.rows("approvals")
-        assert request_id in rows, "the refused self-approval must leave the request pending"
-        form = next(iter(rows[request_id].all("form", "approve-form")))
-        outcome["page"] = b.submit(theirs, form, {"password": PASSWORD, "code": code})
-        return outcome["page"].by_id("enrollment-url") is not None
+        browser.get(server.base + "/console/approvals")
+        wait_id(browser, form)
+        fill(browser, form, "password", PASSWORD)
+        fill(browser, form, "code", code)
+        submit(browser, form, "#approve")
+        WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "enrollment-url") or d.find_elements(By.ID, "error"))
+        return bool(browser.find_elements(By.ID, "enrollment-url"))
 
     phone_b.use(approve)
-    approved = outcome["page"]
-    assert approved.status == 200 and approved.by_id("error") is None, approved.text[:2000]
-    url = approved.text_of("enrollment-url")
+    url = browser.find_element(By.ID, "enrollment-url").text.strip()
     path = urllib.parse.urlsplit(url).path
     assert re.fullmatch(r"/console/enroll/[^/]+", path), url
+    screenshot(browser, f"console-approved-ja-{server.backend}")
 
-    phone_c, codes_c = enroll(server, path)
-    c = login(server, "/console", "admin.c@example.com", PASSWORD, codes_c[0])
-    assert c.get("/console/operators").status == 200
+    clear_browser(browser)
+    phone_c, codes_c = enroll_in_browser(browser, server, path)
+    login_in_browser(browser, server, "/console", "admin.c@example.com", PASSWORD, codes_c[0])
+    browser.get(server.base + "/console/operators")
+    wait_id(browser, "create-operator")
+    clear_browser(browser)
     assert Client(server).get(path).status == 404, "an enrollment link works once"
+    approvals = ledger_rows(server, "console.approval.requested")
+    assert len(approvals) == 1
 
 
-def test_merchant_user_cannot_see_other_merchant_payment(server):
+def navigation_status(driver):
+    """The HTTP status of the page the browser shows (Navigation Timing Level 2)."""
+    return driver.execute_script("return performance.getEntriesByType('navigation')[0].responseStatus")
+
+
+def test_merchant_user_cannot_see_other_merchant_payment(browser, server):
+    """In Chromium: a merchant's user opening another merchant's payment gets 404 and nothing of
+    it; their own pages, in Japanese and English, show their own payments only."""
     made = server.cli("merchants", "create", "Kitsune Books", "--json")
     assert made.returncode == 0, made.stderr
     other = json.loads(made.stdout.strip().splitlines()[-1])
@@ -681,19 +701,36 @@ def test_merchant_user_cannot_see_other_merchant_payment(server):
 
     email = "viewer.ken@example.com"
     phone, codes = enroll(server, create_user(server, email, demo_merchant(server), "view_only"))
-    client = login(server, "/dashboard", email, PASSWORD, codes[0])
+    clear_browser(browser)
+    login_in_browser(browser, server, "/dashboard", email, PASSWORD, codes[0])
 
-    foreign = client.get(f"/dashboard/payments/{theirs.id}")
-    assert foreign.status == 404 and foreign.by_id("error") is not None
-    assert "7,777" not in foreign.text and "7777" not in foreign.text and "Kitsune" not in foreign.text
-    own = client.get(f"/dashboard/payments/{ours.id}")
-    assert own.status == 200 and own.by_id("payment") is not None and ours.id in own.text
-    listed = client.get("/dashboard")
-    assert listed.status == 200
-    rows = listed.rows("payments")
-    assert ours.id in rows and theirs.id not in rows
-    for page in (foreign, own, listed):
-        assert_no_card_data(page.text, page.url)
+    browser.get(f"{server.base}/dashboard/payments/{theirs.id}")
+    wait_id(browser, "error")
+    assert navigation_status(browser) == 404
+    assert "7,777" not in browser.page_source and "7777" not in browser.page_source and "Kitsune" not in browser.page_source
+    assert not browser.find_elements(By.ID, "payment")
+    assert_no_card_data(browser.page_source, "another merchant's payment")
+
+    for language in ("ja", "en"):
+        if language == "en":
+            browser.get(server.base + "/dashboard/lang?set=en")
+            WebDriverWait(browser, 15).until(lambda d: html_lang(d) == "en")
+        browser.get(server.base + "/dashboard")
+        WebDriverWait(browser, 15).until(lambda d: d.find_element(By.CSS_SELECTOR, f'#payments tr[data-id="{ours.id}"]'))
+        assert html_lang(browser) == language
+        listed = {row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "#payments tr[data-id]")}
+        assert ours.id in listed and theirs.id not in listed, listed
+        assert_no_card_data(browser.page_source, f"/dashboard ({language})")
+        screenshot(browser, f"dashboard-payments-{language}-{server.backend}")
+        browser.get(f"{server.base}/dashboard/payments/{ours.id}")
+        wait_id(browser, "payment")
+        assert navigation_status(browser) == 200 and ours.id in browser.page_source
+        assert_no_card_data(browser.page_source, f"own payment ({language})")
+        screenshot(browser, f"dashboard-own-payment-{language}-{server.backend}")
+        browser.get(f"{server.base}/dashboard/payments/{theirs.id}")
+        wait_id(browser, "error")
+        assert navigation_status(browser) == 404 and html_lang(browser) == language
+    clear_browser(browser)
 
 
 def test_patator_locks_account(server, tmp_path):

@@ -15,4 +15,6 @@ public enum ConsoleError: Error, Sendable, Equatable {
     case forbidden
     case invalidInput(field: String)
     case cannotDisableSelf
+    /// A merchant's team must keep an active owner.
+    case lastOwner
 }

@@ -25,6 +25,8 @@ struct DashboardPages: Sendable {
         group.post("webhooks/deliveries/:id/resend") { request, context in try await resend(request, context) }
         group.get("team") { request, context in try await team(request, context) }
         group.post("team") { request, context in try await invite(request, context) }
+        group.post("team/:id/role") { request, context in try await changeTeamRole(request, context) }
+        group.post("team/:id/disable") { request, context in try await disableTeamMember(request, context) }
     }
 
     static let routes: [(method: String, path: String, permission: Permission?)] = [
@@ -33,7 +35,7 @@ struct DashboardPages: Sendable {
         ("GET", "webhooks/deliveries/:id", .viewWebhooks), ("POST", "webhooks", .manageOwnWebhooks),
         ("GET", "origins", .manageKeys), ("POST", "origins", .manageKeys), ("POST", "origins/:id/remove", .manageKeys),
         ("POST", "webhooks/deliveries/:id/resend", .resendOwnWebhooks), ("GET", "team", .manageTeam),
-        ("POST", "team", .manageTeam),
+        ("POST", "team", .manageTeam), ("POST", "team/:id/role", .manageTeam), ("POST", "team/:id/disable", .manageTeam),
     ]
 
     func merchant(_ visit: ConsoleSite.Visit) throws -> MerchantID {
@@ -154,42 +156,6 @@ struct DashboardPages: Sendable {
             id: "events", headers: [t("id"), t("event_type"), t("created"), t("pending_webhooks")],
             rows: events.map { (id: $0.id, link: nil, cells: [$0.id, $0.type, ConsoleSite.time($0.created), String($0.pendingWebhooks)]) })
         return site.render(page, visit)
-    }
-
-    func team(_ request: Request, _ context: some ConsoleRequestContext, extra: ((inout Page) -> Void)? = nil) async throws -> Response {
-        let visit = try await site.visit(request, context, .dashboard, needs: .manageTeam)
-        let t = visit.language
-        var page = Page(t("team"))
-        extra?(&page)
-        let users = try await services.accounts.list(.dashboard, merchant: try merchant(visit))
-        page.table(
-            id: "team", headers: [t("email"), t("role"), t("status")],
-            rows: users.map { (id: $0.id, link: nil, cells: [$0.email, $0.role.rawValue, $0.status.rawValue]) })
-        page.heading(t("invite"))
-        page.form(
-            id: "invite-user", action: "/dashboard/team", csrf: visit.csrf,
-            fields: [
-                .init(name: "email", label: t("email"), type: "email"),
-                .init(name: "role", label: t("role"), value: "view_only", options: ConsoleRole.roles(of: .dashboard).map(\.rawValue)),
-            ], submit: t("invite"))
-        return site.render(page, visit)
-    }
-
-    func invite(_ request: Request, _ context: some ConsoleRequestContext) async throws -> Response {
-        let visit = try await site.visit(request, context, .dashboard, needs: .manageTeam)
-        let form = try await site.form(request, context, session: visit.session)
-        let t = visit.language
-        guard let role = ConsoleRole(rawValue: form.fields["role"] ?? ""), role.app == .dashboard else {
-            return try await team(request, context) { $0.error(t("invalid_role")) }
-        }
-        do {
-            let (_, token) = try await services.accounts.invite(
-                .dashboard, email: try form.text("email"), role: role, merchant: try await activeMerchant(visit), actor: visit.actor, source: visit.source)
-            let url = services.enrollmentURL(.dashboard, token: token)
-            return try await team(request, context) { $0.code(url, id: "enrollment-url", label: t("enrollment_url")) }
-        } catch let error as ConsoleError {
-            return try await team(request, context) { $0.error(t(OperatorPages.message(error))) }
-        }
     }
 }
 

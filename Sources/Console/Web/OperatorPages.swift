@@ -234,6 +234,7 @@ struct OperatorPages: Sendable {
         case .ownRequest: "own_request"
         case .notPending: "not_pending"
         case .cannotDisableSelf: "cannot_disable_self"
+        case .lastOwner: "last_owner"
         case .stepUpRefused: "step_up_refused"
         case .notFound: "not_found"
         case .forbidden: "forbidden"

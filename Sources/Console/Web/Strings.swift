@@ -162,6 +162,7 @@ enum Language: String, Sendable {
         "change_role": ("ロールを変更", "Change role"),
         "role_changed": ("ロールを変更しました。", "Role changed."),
         "cannot_change_self": ("自分のロールは変更できません。", "You cannot change your own role."),
+        "last_owner": ("最後のオーナーです。先に別のメンバーをオーナーにしてください。", "This is the last owner: make another member an owner first."),
         "export": ("エクスポートを申請", "Request an export"),
         "export_days": ("対象期間 (日数, 1〜90)", "Period (days, 1 to 90)"),
         "export_requested": ("エクスポートを申請しました。別のオペレーターが承認すると、承認者がファイルを受け取ります。", "Export requested: the operator who approves it receives the file."),
