@@ -987,3 +987,47 @@ def test_console_answers_only_on_its_own_listener_when_one_is_set(tmp_path):
         assert status(internal + "/v1/openapi.json") == 404, "the merchant API is not on the admin listener"
     finally:
         assert server.stop() == 0
+
+
+def test_production_puts_the_console_on_an_internal_listener_by_default(tmp_path):
+    """`--mode production` with no --console-listen: the operator console answers only on
+    127.0.0.1 at the gateway's port + 1; the public port has the dashboard and the API only."""
+    from conftest import BINARY
+
+    key_file = tmp_path / "keys" / "kessai.keys"
+    key_file.parent.mkdir(mode=0o700)
+    made = subprocess.run([BINARY, "vault", "create-key-file", str(key_file)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
+    server = Server("sqlite", str(tmp_path / "production"), extra_args=("--mode", "production", "--key-file", str(key_file), "--no-watch-binary"))
+
+    def bindable(port):
+        import socket
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                return False
+
+    while not bindable(server.port + 1):
+        server.port = free_port()
+        server.base = f"http://127.0.0.1:{server.port}"
+    server.start_existing()
+    try:
+        def status(url):
+            try:
+                with urllib.request.urlopen(url, timeout=10) as reply:
+                    return reply.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        internal = f"http://127.0.0.1:{server.port + 1}"
+        assert status(server.base + "/console/login") == 404, "the admin door is not on the public port"
+        assert status(internal + "/console/login") == 200
+        assert status(server.base + "/dashboard/login") == 200
+        assert status(internal + "/dashboard/login") == 404
+        assert status(server.base + "/v1/openapi.json") == 200 and status(internal + "/v1/openapi.json") == 404
+        assert "operator console listening" in open(server.log_path).read()
+    finally:
+        assert server.stop() == 0
+
