@@ -46,6 +46,7 @@ run() {  # $1 = label, then the server's sentinel flags
   wrk -t2 -c32 -d3s -s benchmarks/payments.lua "http://127.0.0.1:$port/v1/payment_intents" >/dev/null
   wrk -t2 -c32 -d"${DURATION}s" -s benchmarks/payments.lua "http://127.0.0.1:$port/v1/payment_intents" | grep '^RESULT' | sed "s/^/$label /"
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
+  grep -E 'error|critical' "$dir/err" | sed 's/^[^ ]* //' | cut -c1-200 | sort | uniq -c | sort -rn | head -5 | sed "s/^/$label server log: /" >&2 || true
   sqlite3 "$dir/kessai.sqlite" "SELECT size, duration_ms, findings FROM ledger_verifications ORDER BY finished_at" \
     | awk -F'|' -v l="$label" '{printf "%s verification: %d entries in %.2f s (%.0f entries/s), %d finding(s)\n", l, $1, $2 / 1000, $1 / ($2 / 1000 + 1e-9), $3}' >&2
 }

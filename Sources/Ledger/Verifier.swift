@@ -55,6 +55,23 @@ public struct LedgerVerifier: Sendable {
     let publicKey: Data
     /// Findings after which the verifier stops listing (it still reports the count of the first ones).
     public var maximumFindings = 50
+    /// How many cores check entries (at most 8), and how many ranges are read ahead. All of them
+    /// for an operator who waits; in the background beside payments (the sentinel's schedule,
+    /// the console) one lane and one range, so a verification never takes the whole machine.
+    public var lanes = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    public var rangesAhead = 2
+    /// After each batch, a pause of this many times the batch's own time (0: none): a background
+    /// run at 1 takes about half of one core's time, and twice as long.
+    public var yieldFactor = 0.0
+
+    /// The verifier for a background run: one lane, one range ahead, pausing as long as it works.
+    public var background: LedgerVerifier {
+        var verifier = self
+        verifier.lanes = 1
+        verifier.rangesAhead = 1
+        verifier.yieldFactor = 1
+        return verifier
+    }
 
     public init(database: KessaiDatabase, publicKey: Data) {
         self.database = database
@@ -103,8 +120,8 @@ public struct LedgerVerifier: Sendable {
             nextCheckpoint = checkpoints.firstIndex { $0.size > start } ?? checkpoints.count
         }
         // Batches are read packed (no object per row or value), by position range, two at a time
-        // (each on its own connection or reader thread) while the one before is checked. Each
-        // batch's entries are checked on every core: the leaf hashes, canonical form and query
+        // (``rangesAhead``; each on its own connection or reader thread) while the one before is
+        // checked. Each batch's entries are checked on every core (``lanes``): the leaf hashes, canonical form and query
         // columns of entries are independent of one another; only the chain and the tree are
         // carried from entry to entry.
         let database = self.database
@@ -113,7 +130,7 @@ public struct LedgerVerifier: Sendable {
                 "SELECT seq, time, actor_kind, actor_id, action, merchant_id, token, request_id, body, leaf_hash, chain_hash FROM ledger_entries WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
                 [Int64(positions.lowerBound), Int64(positions.upperBound)], columns: 11, expectedRows: positions.count)
         }
-        let lanes = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        let lanes = max(1, min(8, self.lanes))
         @Sendable func checkAll(_ batch: RowBatch) async throws -> [[CheckedEntry]] {
             try await withThrowingTaskGroup(of: (Int, [CheckedEntry]).self) { group in
                 let laneSize = (batch.count + lanes - 1) / lanes
@@ -150,15 +167,10 @@ public struct LedgerVerifier: Sendable {
             pending.append(Task { try await fetch(start...end) })
             nextStart = end == Int.max ? nil : end + 1
         }
-        while pending.count < 2, belowHighest(nextStart) { readAhead() }
+        while pending.count < max(1, rangesAhead), belowHighest(nextStart) { readAhead() }
         if pending.isEmpty { readAhead() }
-        while !pending.isEmpty {
-            let batch = try await pending.removeFirst().value
-            if batch.count == 0, let start = nextStart, belowHighest(start) {
-                nextStart = try await firstStored(from: start)
-            }
-            if belowHighest(nextStart) || (pending.isEmpty && batch.count > 0) { readAhead() }
-            guard batch.count > 0 else { continue }
+        // Checks a batch and carries the chain, the tree and the checkpoints through it.
+        func consume(_ batch: RowBatch) async throws {
             for part in try await checkAll(batch) {
                 for entry in part {
                     let seq = entry.seq
@@ -197,10 +209,39 @@ public struct LedgerVerifier: Sendable {
                 }
             }
         }
+        while !pending.isEmpty {
+            let batch = try await pending.removeFirst().value
+            if batch.count == 0, let start = nextStart, belowHighest(start) {
+                nextStart = try await firstStored(from: start)
+            }
+            if belowHighest(nextStart) || (pending.isEmpty && batch.count > 0) { readAhead() }
+            guard batch.count > 0 else { continue }
+            let started = ContinuousClock.now
+            try await consume(batch)
+            if yieldFactor > 0 { try await Task.sleep(for: (ContinuousClock.now - started) * yieldFactor) }
+        }
         if let largest = checkpoints.last, largest.size > range.size {
             note(.truncated, range.size, "a checkpoint was signed at size \(largest.size) but the log has \(range.size) entries")
         }
-        let (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
+        // Entries sequenced while the ranges were read: a busy gateway keeps appending, and the
+        // state (written in the same transaction as its entries) may be ahead of the last range
+        // read. Read up to it, then look again; a state behind the entries is a finding.
+        var (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
+        var chases = 0
+        while state.size > range.size, chases < 100 {
+            let before = range.size
+            var from = expected
+            while from < state.size {
+                let to = min(state.size - 1, from + batchSize - 1)
+                let batch = try await fetch(from...to)
+                if batch.count > 0 { try await consume(batch) }
+                from = to + 1
+            }
+            // Nothing more to read: the entries the state counts are gone (a truncation).
+            if range.size == before { break }
+            (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
+            chases += 1
+        }
         if state != range || stateChain != (chain?.data ?? Data()) {
             note(.stateMismatch, min(state.size, range.size), "ledger_state says size \(state.size); the entries make \(range.size)")
         }

@@ -42,7 +42,7 @@ struct LedgerCommand: AsyncParsableCommand {
                         .verify(external: external)
                 } else {
                     let outcome = try await gateway.ledgerCheck().run(
-                        startedBy: "command", actor: LedgerActor(.operator, "local"), external: external)
+                        startedBy: "command", actor: LedgerActor(.operator, "local"), external: external, background: false)
                     report = outcome.report
                     recorded = outcome
                 }

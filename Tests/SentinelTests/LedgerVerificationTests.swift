@@ -105,6 +105,42 @@ struct LedgerVerificationTests {
     }
 
     @Test(
+        "a verification while entries are appended and sequenced (a busy gateway) finds nothing: the entries sequenced after its last read are read too",
+        arguments: TestBackend.available)
+    func busyLedger(backend: TestBackend) async throws {
+        try await TestGateway.with(backend) { test in
+            let gateway = test.gateway
+            let check = try gateway.ledgerCheck()
+            for index in 0..<3_000 {
+                try await gateway.ledger.record(
+                    LedgerEntry(time: test.clock.now(), actor: .system("test"), action: "test.event", objects: ["n": String(index)]))
+            }
+            try await gateway.ledger.sequenceAll()
+            // Writers and the sequencer keep going while verifications run back to back.
+            let writing = Task {
+                var index = 0
+                while !Task.isCancelled {
+                    for _ in 0..<20 {
+                        try await gateway.ledger.record(
+                            LedgerEntry(time: test.clock.now(), actor: .system("test"), action: "test.busy", objects: ["n": String(index)]))
+                        index += 1
+                    }
+                    _ = try await gateway.ledger.sequence(limit: 20)
+                }
+            }
+            var findings: [String] = []
+            for _ in 0..<8 {
+                let outcome = try await check.run(startedBy: "test", actor: .system("test"))
+                findings += outcome.report.findings.map(\.description)
+            }
+            writing.cancel()
+            _ = try? await writing.value
+            #expect(findings.isEmpty, "\(findings.prefix(3))")
+            #expect(try await gateway.incidents.list().isEmpty)
+        }
+    }
+
+    @Test(
         "the incident's key is the findings' kinds and positions; a truncation or a state mismatch by kind only (their positions move as the ledger grows)"
     )
     func groupKey() {

@@ -47,11 +47,18 @@ public struct LedgerCheck: Sendable {
     /// - Parameters:
     ///   - startedBy: `schedule`, `command` or `console:<operator>`.
     ///   - external: checkpoints kept off the host, checked too.
-    public func run(startedBy: String, actor: LedgerActor, source: String? = nil, external: [Checkpoint] = []) async throws -> Outcome {
+    ///   - background: beside payments in a gateway process (the schedule, the console): on one
+    ///     core at about half its time (``LedgerVerifier/background``); `false` for the command
+    ///     line, where an operator waits and every core is theirs.
+    public func run(
+        startedBy: String, actor: LedgerActor, source: String? = nil, external: [Checkpoint] = [], background: Bool = true
+    ) async throws
+        -> Outcome
+    {
         let started = ContinuousClock.now
         let report: LedgerReport
         do {
-            report = try await verifier.verify(external: external)
+            report = try await (background ? verifier.background : verifier).verify(external: external)
         } catch let error as LedgerVerifierError {
             // The rows themselves were changed out of shape: that is tampering too.
             _ = try await incidents.report(
