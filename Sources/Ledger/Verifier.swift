@@ -220,27 +220,21 @@ public struct LedgerVerifier: Sendable {
             try await consume(batch)
             if yieldFactor > 0 { try await Task.sleep(for: (ContinuousClock.now - started) * yieldFactor) }
         }
+        // Entries sequenced while the ranges were read: a busy gateway keeps appending, so the
+        // state read now may be ahead of the last range read. The state is written in the same
+        // transaction as its entries, so every entry it counts is there to read: read up to
+        // exactly its size (not further: it would move on again) and compare there. A state
+        // behind the entries read is a finding.
+        let (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
+        var from = expected
+        while range.size < state.size, from < state.size {
+            let to = min(state.size - 1, from + batchSize - 1)
+            let batch = try await fetch(from...to)
+            if batch.count > 0 { try await consume(batch) }
+            from = to + 1
+        }
         if let largest = checkpoints.last, largest.size > range.size {
             note(.truncated, range.size, "a checkpoint was signed at size \(largest.size) but the log has \(range.size) entries")
-        }
-        // Entries sequenced while the ranges were read: a busy gateway keeps appending, and the
-        // state (written in the same transaction as its entries) may be ahead of the last range
-        // read. Read up to it, then look again; a state behind the entries is a finding.
-        var (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
-        var chases = 0
-        while state.size > range.size, chases < 100 {
-            let before = range.size
-            var from = expected
-            while from < state.size {
-                let to = min(state.size - 1, from + batchSize - 1)
-                let batch = try await fetch(from...to)
-                if batch.count > 0 { try await consume(batch) }
-                from = to + 1
-            }
-            // Nothing more to read: the entries the state counts are gone (a truncation).
-            if range.size == before { break }
-            (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
-            chases += 1
         }
         if state != range || stateChain != (chain?.data ?? Data()) {
             note(.stateMismatch, min(state.size, range.size), "ledger_state says size \(state.size); the entries make \(range.size)")
