@@ -105,7 +105,7 @@ struct LedgerVerificationTests {
     }
 
     @Test(
-        "a verification while entries are appended and sequenced (a busy gateway) finds nothing: the entries sequenced after its last read are read too",
+        "a background verification while entries are appended and sequenced (a busy gateway) finds nothing: a range read half-filled, and the entries sequenced after the last range, are read",
         arguments: TestBackend.available)
     func busyLedger(backend: TestBackend) async throws {
         try await TestGateway.with(backend) { test in
@@ -126,10 +126,11 @@ struct LedgerVerificationTests {
                         index += 1
                     }
                     _ = try await gateway.ledger.sequence(limit: 20)
+                    try await Task.sleep(for: .milliseconds(2))
                 }
             }
             var findings: [String] = []
-            for _ in 0..<8 {
+            for _ in 0..<5 {
                 let outcome = try await check.run(startedBy: "test", actor: .system("test"))
                 findings += outcome.report.findings.map(\.description)
             }
