@@ -301,7 +301,7 @@ def test_ledger_verified_on_schedule_tampering_is_one_incident_and_the_console_s
     assert answer.status == 200 and f"altered_entry at position {edited}" in answer.text, answer.text[:2000]
     assert_no_card_data(answer.text, "/console/ledger/verify")
     # The command line: the same incident; with --no-record, no row and no incident step.
-    rows = lambda: int(server.query("SELECT count(*) FROM ledger_verifications")[0][0])
+    rows = lambda: int(server.query("SELECT count(*) FROM ledger_verifications WHERE started_by = 'command'")[0][0])
     before = rows()
     verified = server.cli("ledger", "verify")
     assert verified.returncode == 1 and f"incident {incident['id']} (ledger_tampered, high)" in verified.stdout, verified.stdout

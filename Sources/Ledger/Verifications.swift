@@ -50,12 +50,33 @@ public struct LedgerVerifications: Sendable {
     ) async throws
         -> LedgerVerification
     {
+        try await record(
+            size: report.size, root: Hex.encode(report.root), checkpoints: report.checkpointsChecked,
+            findings: max(report.findingCount, report.findings.count), first: report.findings.first?.description, duration: duration,
+            startedBy: startedBy, actor: actor, source: source)
+    }
+
+    /// Records a verification that could not read the ledger at all (its rows or state out of
+    /// shape): a failure with that one finding.
+    public func recordUnreadable(
+        _ reason: String, duration: Duration, startedBy: String, actor: LedgerActor, source: String? = nil
+    ) async throws
+        -> LedgerVerification
+    {
+        try await record(
+            size: 0, root: "", checkpoints: 0, findings: 1, first: "unreadable: \(reason)", duration: duration, startedBy: startedBy, actor: actor,
+            source: source)
+    }
+
+    private func record(
+        size: Int, root: String, checkpoints: Int, findings: Int, first: String?, duration: Duration, startedBy: String, actor: LedgerActor,
+        source: String?
+    ) async throws -> LedgerVerification {
         let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         let verification = LedgerVerification(
-            id: "lvr_" + Base62.random(count: 20), finishedAt: Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)), size: report.size,
-            root: Hex.encode(report.root), checkpoints: report.checkpointsChecked, findings: report.findings.count,
-            firstFinding: report.findings.first.map { String($0.description.prefix(300)) }, durationMilliseconds: milliseconds,
-            instance: ledger.instance ?? "unnamed", startedBy: String(startedBy.prefix(100)))
+            id: "lvr_" + Base62.random(count: 20), finishedAt: Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)), size: size,
+            root: root, checkpoints: checkpoints, findings: findings, firstFinding: first.map { String($0.prefix(300)) },
+            durationMilliseconds: milliseconds, instance: ledger.instance ?? "unnamed", startedBy: String(startedBy.prefix(100)))
         let entry = LedgerEntry(
             time: clock.now(), actor: actor, action: "ledger.verified",
             objects: [

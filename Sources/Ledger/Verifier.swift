@@ -22,6 +22,14 @@ public struct LedgerFinding: Sendable, Equatable, CustomStringConvertible {
     public let detail: String
 
     public var description: String { "\(kind.rawValue) at position \(position): \(detail)" }
+
+    /// What a finding is about, without its words.
+    public struct Place: Sendable, Hashable {
+        public let kind: Kind
+        public let position: Int
+    }
+
+    public var place: Place { Place(kind: kind, position: position) }
 }
 
 /// The verifier's verdict.
@@ -29,7 +37,13 @@ public struct LedgerReport: Sendable {
     public let size: Int
     public let root: Data
     public let checkpointsChecked: Int
+    /// The first ``LedgerVerifier/maximumFindings`` findings, with their details.
     public let findings: [LedgerFinding]
+    /// How many findings there were in all.
+    public var findingCount: Int = 0
+    /// The kind and position of every finding (up to 10,000 different ones), past the listed
+    /// ones too: new tampering changes this even when the list is full.
+    public var places: Set<LedgerFinding.Place> = []
     public var isClean: Bool { findings.isEmpty }
 }
 
@@ -83,7 +97,11 @@ public struct LedgerVerifier: Sendable {
     /// Verifies the log against the stored checkpoints and `external` ones.
     public func verify(external: [Checkpoint] = [], batchSize: Int = 20_000) async throws -> LedgerReport {
         var findings: [LedgerFinding] = []
+        var findingCount = 0
+        var places: Set<LedgerFinding.Place> = []
         func note(_ kind: LedgerFinding.Kind, _ position: Int, _ detail: String) {
+            findingCount += 1
+            if places.count < 10_000 { places.insert(LedgerFinding.Place(kind: kind, position: position)) }
             if findings.count < maximumFindings { findings.append(LedgerFinding(kind: kind, position: position, detail: detail)) }
         }
         let stored = try await Ledger(database: database, clock: SystemClock()).checkpoints()
@@ -98,6 +116,7 @@ public struct LedgerVerifier: Sendable {
         checkpoints.sort { $0.size < $1.size }
         var nextCheckpoint = 0
         var lastGood = 0
+        var mismatchedSince: Int? = nil
 
         // After pruning, the online log starts where the last exported segment ended, from the
         // tree state kept for it; that state must have the signed root at that size.
@@ -197,6 +216,12 @@ public struct LedgerVerifier: Sendable {
                     while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == range.size {
                         let checkpoint = checkpoints[nextCheckpoint]
                         if checkpoint.root != range.root {
+                            // Every later checkpoint mismatches since the same last good one: one finding.
+                            guard mismatchedSince != lastGood else {
+                                nextCheckpoint += 1
+                                continue
+                            }
+                            mismatchedSince = lastGood
                             note(
                                 .checkpointMismatch, lastGood,
                                 "the log up to \(checkpoint.size) no longer has the signed root; the change is at a position from \(lastGood) to \(checkpoint.size - 1)"
@@ -237,11 +262,21 @@ public struct LedgerVerifier: Sendable {
         // exactly its size (not further: it would move on again) and compare there. A state
         // behind the entries read is a finding.
         let (state, stateChain) = try await database.withConnection { db in try await Ledger.state(on: db, lock: false) }
+        // A forged size far past the entries must not mean billions of empty reads: an empty
+        // range skips to the next stored position, and none left ends the reading.
         var from = expected
         while range.size < state.size, from < state.size {
-            let to = min(state.size - 1, from + batchSize - 1)
+            let to = min(state.size - 1, from > Int.max - (batchSize - 1) ? Int.max : from + batchSize - 1)
             let batch = try await fetch(from...to)
-            if batch.count > 0 { try await consume(batch) }
+            if batch.count > 0 {
+                try await consume(batch)
+                if yieldFactor > 0 { try await Task.sleep(for: .milliseconds(1)) }
+            } else {
+                guard let next = try await firstStored(from: from), next > to else { break }
+                from = next
+                continue
+            }
+            guard to < Int.max else { break }
             from = to + 1
         }
         if let largest = checkpoints.last, largest.size > range.size {
@@ -250,7 +285,10 @@ public struct LedgerVerifier: Sendable {
         if state != range || stateChain != (chain?.data ?? Data()) {
             note(.stateMismatch, min(state.size, range.size), "ledger_state says size \(state.size); the entries make \(range.size)")
         }
-        return LedgerReport(size: range.size, root: range.root, checkpointsChecked: checkpoints.count, findings: findings)
+        var report = LedgerReport(size: range.size, root: range.root, checkpointsChecked: checkpoints.count, findings: findings)
+        report.findingCount = findingCount
+        report.places = places
+        return report
     }
 
     /// An entry moved from elsewhere still matches the leaf of its original position.

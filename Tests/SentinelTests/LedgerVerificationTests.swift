@@ -142,6 +142,44 @@ struct LedgerVerificationTests {
     }
 
     @Test(
+        "every run checks the off-host checkpoint copy (a truncation with the stored checkpoints deleted is found), and a state that cannot be read is an incident too",
+        arguments: TestBackend.available)
+    func offHostAndUnreadable(backend: TestBackend) async throws {
+        let copy = FileManager.default.temporaryDirectory.path + "/kessai-copy-" + Base62.random(count: 8) + ".jsonl"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try await TestGateway.with(backend, configure: { $0.checkpointCopyFile = copy }) { test in
+            let gateway = test.gateway
+            for index in 0..<12 {
+                try await gateway.ledger.record(
+                    LedgerEntry(time: test.clock.now(), actor: .system("test"), action: "test.event", objects: ["n": String(index)]))
+            }
+            try await gateway.ledger.sequenceAll()
+            _ = try #require(try await gateway.ledger.checkpoint(signer: gateway.keySource, copyTo: copy))
+            try await gateway.database.withConnection { db in
+                try await db.delete(from: "ledger_entries").where("seq", .greaterThanOrEqual, 6).run()
+                try await db.delete(from: "ledger_checkpoints").run()
+            }
+            let withCopy = try await gateway.ledgerCheck().run(startedBy: "test", actor: .system("test"))
+            #expect(withCopy.report.findings.contains { $0.kind == .truncated && $0.position == 6 }, "\(withCopy.report.findings)")
+            let withoutCopy = try await LedgerCheck(
+                database: gateway.database, ledger: gateway.ledger, publicKey: try gateway.keySource.checkpointPublicKey(), incidents: gateway.incidents,
+                clock: test.clock
+            ).run(startedBy: "test", actor: .system("test"))
+            #expect(!withoutCopy.report.findings.contains { $0.kind == .truncated }, "only the copy still has the checkpoint")
+
+            // A state whose frontier is not a tree of its size: nothing can be verified; an incident.
+            test.clock.advance(by: 60)
+            try await gateway.database.withConnection { db in
+                try await db.update("ledger_state").set("frontier", to: SQLBind(Data([1, 2, 3, 4, 5]))).run()
+            }
+            await #expect(throws: (any Error).self) { _ = try await gateway.ledgerCheck().run(startedBy: "test", actor: .system("test")) }
+            #expect(try await gateway.incidents.list().contains { $0.groupKey == "ledger_tampered:unreadable" && $0.severity == .high })
+            let shown = try await LedgerVerifications(database: gateway.database, ledger: gateway.ledger, clock: test.clock).latest()
+            #expect(shown?.isClean == false && shown?.firstFinding?.hasPrefix("unreadable:") == true, "the console shows the failure, not the last clean run")
+        }
+    }
+
+    @Test(
         "the incident's key is the findings' kinds and positions; a truncation or a state mismatch by kind only (their positions move as the ledger grows)"
     )
     func groupKey() {

@@ -40,6 +40,8 @@ public struct ConsoleServices: Sendable {
     /// Verifies the whole ledger now (who, from where) and keeps the result; a failure opens an
     /// incident. `nil`: the console offers no button.
     public var verifyLedger: (@Sendable (LedgerActor, String?) async throws -> LedgerVerification)? = nil
+    /// One "verify now" at a time in this process.
+    let verifying = OneAtATime()
     /// Whether Kessai is reached over TLS: then cookies are `__Host-` and `Secure`.
     public let secureCookies: Bool
     /// Where browsers reach the console (enrollment links point there).
@@ -104,4 +106,18 @@ public struct EmbeddingOriginsAccess: Sendable {
         self.add = add
         self.remove = remove
     }
+}
+
+/// Lets one run at a time through; the others are told it is busy.
+actor OneAtATime {
+    private var running = false
+
+    /// `false` when one is running.
+    func begin() -> Bool {
+        guard !running else { return false }
+        running = true
+        return true
+    }
+
+    func end() { running = false }
 }

@@ -42,9 +42,21 @@ extension OperatorPages {
         let visit = try await site.visit(request, context, .console, needs: .viewLedger)
         _ = try await site.form(request, context, session: visit.session)
         guard let verify = services.verifyLedger else { throw PageError.notFound }
-        let verification = try await verify(visit.actor, visit.source)
         let t = visit.language
         var page = Page(t("ledger"))
+        guard await services.verifying.begin() else {
+            page.notice(t("verify_running"), id: "verify-running")
+            page.link(t("ledger"), href: "/console/ledger", id: "continue")
+            return site.render(page, visit)
+        }
+        let verification: LedgerVerification
+        do {
+            verification = try await verify(visit.actor, visit.source)
+            await services.verifying.end()
+        } catch {
+            await services.verifying.end()
+            throw error
+        }
         let line = Self.verificationLine(verification, t)
         if verification.isClean {
             page.notice(line, id: "verified")

@@ -77,6 +77,7 @@ enum Language: String, Sendable {
         "never_verified": ("未検証", "never"),
         "verifications": ("検証の履歴", "Verifications"),
         "verify_now": ("今すぐ検証", "Verify now"),
+        "verify_running": ("検証を実行中です。終わってから結果をご覧ください。", "A verification is running; see its result when it ends."),
         "started_by": ("実行者", "Started by"),
         "first_finding": ("最初の異常", "First finding"),
         "instance": ("プロセス", "Process"),

@@ -25,13 +25,20 @@ public struct LedgerCheck: Sendable {
     let incidents: IncidentStore
     let database: KessaiDatabase
     let clock: any KessaiClock
+    /// The checkpoints kept off the host (`--checkpoint-copy`), checked at every run too: a
+    /// truncation that also deleted the stored checkpoints is caught against them.
+    let offHost: @Sendable () throws -> [Checkpoint]
 
-    public init(database: KessaiDatabase, ledger: Ledger, publicKey: Data, incidents: IncidentStore, clock: any KessaiClock) {
+    public init(
+        database: KessaiDatabase, ledger: Ledger, publicKey: Data, incidents: IncidentStore, clock: any KessaiClock,
+        offHost: @escaping @Sendable () throws -> [Checkpoint] = { [] }
+    ) {
         self.verifier = LedgerVerifier(database: database, publicKey: publicKey)
         self.verifications = LedgerVerifications(database: database, ledger: ledger, clock: clock)
         self.incidents = incidents
         self.database = database
         self.clock = clock
+        self.offHost = offHost
     }
 
     /// What one verification found and did.
@@ -58,44 +65,59 @@ public struct LedgerCheck: Sendable {
         let started = ContinuousClock.now
         let report: LedgerReport
         do {
-            report = try await (background ? verifier.background : verifier).verify(external: external)
+            report = try await (background ? verifier.background : verifier).verify(external: external + offHost())
         } catch let error as LedgerVerifierError {
-            // The rows themselves were changed out of shape: that is tampering too.
-            _ = try await incidents.report(
-                Finding(kind: Self.kind, severity: .high, groupKey: "\(Self.kind):unreadable", summary: "the ledger cannot be verified: \(error)"))
+            try await reportUnreadable(error, since: started, startedBy: startedBy, actor: actor, source: source)
+            throw error
+        } catch let error as LedgerError {
+            try await reportUnreadable(error, since: started, startedBy: startedBy, actor: actor, source: source)
             throw error
         }
         let verification = try await verifications.record(
             report, duration: ContinuousClock.now - started, startedBy: startedBy, actor: actor, source: source)
         guard !report.isClean else { return Outcome(verification: verification, report: report, incident: nil) }
-        let key = Self.groupKey(report.findings)
+        let key = Self.groupKey(report.places.isEmpty ? Set(report.findings.map(\.place)) : report.places)
         if try await incidents.resolved(key: key) != nil, try await incidents.openIncident(key: key) == nil {
             return Outcome(verification: verification, report: report, incident: nil)
         }
         let first = report.findings[0]
         let finding = Finding(
             kind: Self.kind, severity: .high, groupKey: key,
-            summary: "the ledger failed verification at size \(report.size) (\(verification.id)): \(report.findings.count) finding(s), first \(first)",
+            summary: "the ledger failed verification at size \(report.size) (\(verification.id)): \(verification.findings) finding(s), first \(first)",
             seq: first.position)
         return Outcome(verification: verification, report: report, incident: try await incidents.report(finding))
+    }
+
+    /// The rows or the state were changed out of shape, so nothing can be verified: that is
+    /// tampering too (one incident until people resolve it).
+    func reportUnreadable(_ error: any Error, since started: ContinuousClock.Instant, startedBy: String, actor: LedgerActor, source: String?) async throws {
+        _ = try await verifications.recordUnreadable(
+            String(describing: error), duration: ContinuousClock.now - started, startedBy: startedBy, actor: actor, source: source)
+        _ = try await incidents.report(
+            Finding(
+                kind: Self.kind, severity: .high, groupKey: "\(Self.kind):unreadable",
+                summary: "the ledger cannot be verified: \(String(describing: error).prefix(300))"))
     }
 
     /// The incident kind.
     public static let kind = "ledger_tampered"
 
-    /// The findings' kinds and positions. A truncation and a state mismatch are named by kind
-    /// only: their positions move as the ledger grows.
-    static func groupKey(_ findings: [LedgerFinding]) -> String {
+    /// The kinds and positions of every finding, the listed ones and those past the list. A
+    /// truncation and a state mismatch are named by kind only: their positions move as the
+    /// ledger grows.
+    static func groupKey(_ places: Set<LedgerFinding.Place>) -> String {
         let parts = Set(
-            findings.map { finding in
-                switch finding.kind {
-                case .truncated, .stateMismatch: finding.kind.rawValue
-                default: "\(finding.kind.rawValue)@\(finding.position)"
+            places.map { place in
+                switch place.kind {
+                case .truncated, .stateMismatch: place.kind.rawValue
+                default: "\(place.kind.rawValue)@\(place.position)"
                 }
             })
         let digest = Hex.encode(SHA256.hash(data: Data(parts.sorted().joined(separator: ",").utf8)).prefix(12))
         return "\(kind):\(digest)"
     }
+
+    static func groupKey(_ findings: [LedgerFinding]) -> String { groupKey(Set(findings.map(\.place))) }
 
     /// Claims the scheduled verification: `true` when no process started one in the last
     /// `interval` seconds (this process then runs it).
