@@ -267,10 +267,11 @@ public struct LedgerVerifier: Sendable {
         var from = expected
         while range.size < state.size, from < state.size {
             let to = min(state.size - 1, from > Int.max - (batchSize - 1) ? Int.max : from + batchSize - 1)
+            let cycle = ContinuousClock.now
             let batch = try await fetch(from...to)
             if batch.count > 0 {
                 try await consume(batch)
-                if yieldFactor > 0 { try await Task.sleep(for: .milliseconds(1)) }
+                if yieldFactor > 0 { try await Task.sleep(for: (ContinuousClock.now - cycle) * yieldFactor) }
             } else {
                 guard let next = try await firstStored(from: from), next > to else { break }
                 from = next

@@ -57,7 +57,9 @@ struct LedgerVerificationTests {
 
             // An insider edits entry 2.
             try await gateway.database.withConnection { db in
-                try await db.raw("UPDATE ledger_entries SET body = replace(body, '\"n\":\"2\"', '\"n\":\"7\"') WHERE seq = 2").run()
+                try await db.update("ledger_entries").set(
+                    "body", to: SQLFunction("replace", args: SQLColumn("body"), SQLLiteral.string("\"n\":\"2\""), SQLLiteral.string("\"n\":\"7\""))
+                ).where("seq", .equal, 2).run()
             }
             test.clock.advance(by: 3600)
             let failed = try #require(try await first.verifyIfDue())
@@ -93,7 +95,9 @@ struct LedgerVerificationTests {
 
             // New tampering elsewhere is a new incident.
             try await gateway.database.withConnection { db in
-                try await db.raw("UPDATE ledger_entries SET body = replace(body, '\"n\":\"4\"', '\"n\":\"9\"') WHERE seq = 4").run()
+                try await db.update("ledger_entries").set(
+                    "body", to: SQLFunction("replace", args: SQLColumn("body"), SQLLiteral.string("\"n\":\"4\""), SQLLiteral.string("\"n\":\"9\""))
+                ).where("seq", .equal, 4).run()
             }
             test.clock.advance(by: 3600)
             guard case .opened(let again) = try #require(try await first.verifyIfDue()).incident else {
@@ -130,7 +134,7 @@ struct LedgerVerificationTests {
                 }
             }
             var findings: [String] = []
-            for _ in 0..<5 {
+            for _ in 0..<3 {
                 let outcome = try await check.run(startedBy: "test", actor: .system("test"))
                 findings += outcome.report.findings.map(\.description)
             }

@@ -76,7 +76,7 @@ public struct LedgerCheck: Sendable {
         let verification = try await verifications.record(
             report, duration: ContinuousClock.now - started, startedBy: startedBy, actor: actor, source: source)
         guard !report.isClean else { return Outcome(verification: verification, report: report, incident: nil) }
-        let key = Self.groupKey(report.places.isEmpty ? Set(report.findings.map(\.place)) : report.places)
+        let key = Self.groupKey(report.places)
         if try await incidents.resolved(key: key) != nil, try await incidents.openIncident(key: key) == nil {
             return Outcome(verification: verification, report: report, incident: nil)
         }
